@@ -1,0 +1,44 @@
+# One task runner for people and CI. Works on a machine with only python3 (>= 3.11),
+# git and make: uv is bootstrapped into .tools/ when it is not on PATH.
+PYTHON ?= python3
+UV := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
+VENV_BIN := .venv/bin
+# Compile bytecode at install time: this machine sets PYTHONDONTWRITEBYTECODE=1, and
+# without it every kernel start would recompile scikit-learn.
+export UV_COMPILE_BYTECODE := 1
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: setup demo test lint build examples clean
+
+setup: .venv/.installed
+
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/python -m pip install --quiet uv
+
+.venv/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	$(VENV_BIN)/lrcourse kernel
+	touch $@
+
+## demo: grade the bundled example submissions (autograde, feedback, grades.csv)
+demo: setup
+	$(VENV_BIN)/lrcourse demo
+
+## test: lint, then the tests of the course (grader_tests/)
+test: setup lint
+	$(VENV_BIN)/pytest
+
+lint: setup
+	$(VENV_BIN)/ruff check src grader_tests notebooks nbgrader_config.py
+
+## build: regenerate source/, release/, solutions/ from notebooks/*.py
+build: setup
+	$(VENV_BIN)/lrcourse build
+
+## examples: regenerate the bundled example submissions from the scenarios
+examples: setup
+	$(VENV_BIN)/lrcourse examples
+
+clean:
+	rm -rf .venv .tools submitted gradebook.db .pytest_cache .ruff_cache

@@ -1,0 +1,65 @@
+"""nbgrader configuration for the logistic-regression course.
+
+nbgrader reads this file from the directory it runs in; the course tooling
+(`lrcourse ...`) always runs nbgrader from the repository root, so every path
+below is relative to this file, wherever the repository is cloned.
+"""
+
+import os
+
+c = get_config()  # noqa: F821  (injected by nbgrader/traitlets when it loads this file)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# --- Course layout (nbgrader's own: source/, release/, submitted/, autograded/, feedback/)
+# Course id: recorded in the gradebook and in exports.
+c.CourseDirectory.course_id = "logistic-regression"
+# Root of the course: the repository itself, so paths never depend on the cwd.
+c.CourseDirectory.root = HERE
+# Executed solution notebooks go to solutions/ (nbgrader's default is solution/).
+c.CourseDirectory.solution_directory = "solutions"
+# Files never copied into release/ or back from submissions.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".nbgrader.log"]
+# The gradebook: SQLite next to this file unless LRCOURSE_DB_URL names another
+# database (e.g. postgresql://...). It is scratch state: gitignored, rebuilt by the tools.
+c.CourseDirectory.db_url = os.environ.get(
+    "LRCOURSE_DB_URL", "sqlite:///" + os.path.join(HERE, "gradebook.db"))
+
+# --- Building the assignment
+# `nbgrader generate_assignment` creates the assignment in the gradebook if needed.
+c.GenerateAssignment.create_assignment = True
+
+# --- Executing notebooks (generate_solution and autograde)
+# The course's own kernel, installed into the project's virtual environment by
+# `lrcourse kernel` (the Makefile does it). Pinning it means grading never runs a
+# student's notebook with some other `python3` that Jupyter happens to find first,
+# and that the kernel name a student's notebook claims is ignored.
+c.Execute.kernel_name = "lrcourse"
+# Seconds one cell may run before it is interrupted and counted as an error. The
+# slowest solution cell takes well under 5 s; 60 s leaves room for slow machines
+# while an infinite loop costs a student one cell, not the batch.
+c.Execute.timeout = 60
+# Interrupt a cell that times out (instead of killing the whole notebook run).
+c.Execute.interrupt_on_timeout = True
+# No wall-clock timestamps in cell metadata, so rebuilt outputs are byte-stable.
+c.Execute.record_timing = False
+
+# --- Autograding
+# Students are created on first autograde (ids are the submitted/ folder names).
+c.Autograde.create_student = True
+# A student who deleted a test or read-only cell gets it back from the source
+# (nbgrader's default would grade the notebook without it).
+c.OverwriteCells.add_missing_cells = True
+# Limits on what a submission can write into the autograded notebook: at most 200
+# lines of printed output per cell and 40 traceback lines.
+c.LimitOutput.max_lines = 200
+c.LimitOutput.max_traceback = 40
+
+# --- Feedback
+# Feedback HTML goes to students: strip hidden-test source and tracebacks that
+# would show it (nbgrader's default feedback shows hidden tests, its issue #917).
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "lrcourse.preprocessors.HideHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

@@ -1,0 +1,1 @@
+"""Instructor tooling for the logistic-regression nbgrader course."""
