@@ -36,7 +36,6 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from scipy.special import expit
-from sklearn.linear_model import LogisticRegression
 
 feature_names = ['files_changed', 'hours_since_last_deploy',
                  'is_friday', 'test_coverage_pct']
@@ -299,14 +298,10 @@ print(f"P(failure) reaches 0.5 at about {files_at_half:.1f} files changed")
 ### END SOLUTION
 
 # %% lrc="tests ex1_crossing_tests 1"
-# Checks files_at_half: a number where your own curve is close to P(failure) = 0.5.
+# Checks files_at_half: one number inside the data's range (hidden: where the fitted curve is 0.5).
 _half = np.asarray(files_at_half, dtype=float).reshape(-1)
 assert _half.size == 1 and np.isfinite(_half[0]), "files_at_half should be a single finite number"
 assert 1 <= _half[0] <= 79, "files_at_half should lie inside the data's range [1, 79]"
-_grid = np.asarray(files_grid, dtype=float).reshape(-1)
-_p = np.asarray(p_fail, dtype=float).reshape(-1)
-assert abs(np.interp(_half[0], _grid, _p) - 0.5) < 0.01, (
-    "your curve p_fail is not at 0.5 at files_at_half: check one against the other")
 ### BEGIN HIDDEN TESTS
 _REF_HALF = 67.02825395566924  # ref: files_at_half
 assert abs(_half[0] - _REF_HALF) <= 0.5, "files_at_half is not where the fitted curve reaches 0.5"

@@ -1,0 +1,86 @@
+"""Shared fixtures: the repository, its exercises, and every scenario graded by nbgrader.
+
+Grading is the expensive part, so it happens once per session: each exercise gets a
+scratch copy of the course (config, source, release) in which every scenario of that
+exercise is a student, and one `nbgrader autograde` run grades them all. Two
+exercises are graded at a time (the machines here have two cores).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from lrcourse.course import ASSIGNMENT, NOTEBOOKS, Course
+from lrcourse.gradebook import CellScore, submission_scores
+from lrcourse.notebooks import read
+from lrcourse.scenarios import scenarios_for, submission
+
+ROOT = Path(__file__).resolve().parents[1]
+BLANK = "blank-release"
+EXERCISES = [s for s in NOTEBOOKS if (ROOT / "source" / ASSIGNMENT / f"{s}.ipynb").is_file()]
+
+
+def pytest_configure(config):
+    os.environ.pop("LRCOURSE_DB_URL", None)  # tests always grade into their own SQLite files
+
+
+def source_nb(stem: str):
+    return read(ROOT / "source" / ASSIGNMENT / f"{stem}.ipynb")
+
+
+def release_nb(stem: str):
+    return read(ROOT / "release" / ASSIGNMENT / f"{stem}.ipynb")
+
+
+def autograded_cells(stem: str) -> dict[str, float]:
+    """Test cells of an exercise and their points."""
+    return {
+        c.metadata.nbgrader["grade_id"]: float(c.metadata.nbgrader["points"])
+        for c in source_nb(stem).cells
+        if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")
+    }
+
+
+def scratch_course(folder: Path, stems: list[str]) -> Course:
+    """A minimal copy of the course (config, given source and release notebooks) in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "nbgrader_config.py", folder)
+    for step in ("source", "release"):
+        (folder / step / ASSIGNMENT).mkdir(parents=True, exist_ok=True)
+        for stem in stems:
+            shutil.copy(ROOT / step / ASSIGNMENT / f"{stem}.ipynb", folder / step / ASSIGNMENT)
+    return Course(folder)
+
+
+def write_submission(course: Course, student: str, stem: str, nb) -> None:
+    target = course.step_dir("submitted", student)
+    target.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(target / f"{stem}.ipynb"))
+
+
+def grade_exercise(folder: Path, stem: str) -> dict[str, list[CellScore]]:
+    course = scratch_course(folder, [stem])
+    src, rel = source_nb(stem), release_nb(stem)
+    write_submission(course, BLANK, stem, rel)
+    for scenario in scenarios_for(stem):
+        write_submission(course, scenario.name, stem, submission(src, rel, scenario))
+    course.nbgrader("generate_assignment", ASSIGNMENT, "--force", quiet=True)
+    proc = course.nbgrader("autograde", ASSIGNMENT, check=False, quiet=True)
+    (folder / "autograde.log").write_text(proc.stdout)
+    students = [BLANK] + [s.name for s in scenarios_for(stem)]
+    return {s: submission_scores(course.db_url, s) for s in students}
+
+
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory) -> dict[str, dict[str, list[CellScore]]]:
+    """{exercise: {scenario: cell scores}} for every exercise's scenarios and its blank release."""
+    base = tmp_path_factory.mktemp("graded")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {stem: pool.submit(grade_exercise, base / stem, stem) for stem in EXERCISES}
+        return {stem: f.result() for stem, f in futures.items()}

@@ -1,0 +1,56 @@
+"""Tests of the tests: the solution, the blank release, correct approaches and mistakes."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import BLANK, EXERCISES, autograded_cells
+
+from lrcourse.scenarios import scenarios_for
+
+SCENARIOS = [(stem, s) for stem in EXERCISES for s in scenarios_for(stem)]
+CORRECT = [pytest.param(stem, s, id=f"{stem}:{s.name}") for stem, s in SCENARIOS if s.is_correct]
+MISTAKES = [pytest.param(stem, s, id=f"{stem}:{s.name}") for stem, s in SCENARIOS if not s.is_correct]
+
+
+def auto_scores(graded, stem: str, student: str) -> dict[str, float]:
+    rows = graded[stem][student]
+    assert rows, f"{student} was not graded at all (see autograde.log in the scratch course)"
+    return {r.cell: r.score for r in rows if r.auto}
+
+
+@pytest.mark.parametrize("stem", EXERCISES)
+def test_solution_scenario_exists_for_every_exercise(stem):
+    assert "solution" in {s.name for s in scenarios_for(stem)}
+
+
+@pytest.mark.parametrize("stem", EXERCISES)
+def test_every_scenario_names_real_test_cells(stem):
+    cells = autograded_cells(stem)
+    for s in scenarios_for(stem):
+        assert set(s.loses) <= set(cells), f"{s.name} names unknown test cells"
+
+
+@pytest.mark.parametrize("stem", EXERCISES)
+def test_blank_release_scores_zero_without_crashing(graded, stem):
+    scores = auto_scores(graded, stem, BLANK)
+    assert set(scores) == set(autograded_cells(stem))
+    assert all(score == 0 for score in scores.values()), scores
+
+
+@pytest.mark.parametrize(("stem", "scenario"), CORRECT)
+def test_correct_approach_scores_full_autograded_marks(graded, stem, scenario):
+    scores = auto_scores(graded, stem, scenario.name)
+    expected = autograded_cells(stem)
+    lost = {cell: (scores.get(cell), points) for cell, points in expected.items()
+            if scores.get(cell) != points}
+    assert not lost, f"{scenario.name} lost points on {lost}"
+
+
+@pytest.mark.parametrize(("stem", "scenario"), MISTAKES)
+def test_mistake_loses_points_exactly_on_the_cells_that_name_it(graded, stem, scenario):
+    scores = auto_scores(graded, stem, scenario.name)
+    expected = autograded_cells(stem)
+    not_caught = [c for c in scenario.loses if scores[c] >= expected[c]]
+    assert not not_caught, f"{scenario.name} kept full marks on {not_caught}"
+    collateral = {c: scores[c] for c in expected if c not in scenario.loses and scores[c] != expected[c]}
+    assert not collateral, f"{scenario.name} also lost points on {collateral}"

@@ -1,0 +1,102 @@
+"""Verb `autograde`: grade every submission in submitted/ with `nbgrader autograde`.
+
+nbgrader grades each student in turn and carries on past a student whose
+submission it cannot process; this verb adds a per-student report of what was
+graded, what was missing and what failed, read from the submitted and autograded
+folders and from nbgrader's log, so no problem goes unreported.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from nbgrader.api import Gradebook, MissingEntry
+
+from .course import ASSIGNMENT, NOTEBOOKS, Course
+
+
+@dataclass
+class StudentReport:
+    student: str
+    graded: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass
+class AutogradeResult:
+    students: list[StudentReport]
+    log: str
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if all(r.ok for r in self.students) else 1
+
+    def summary(self) -> str:
+        lines = []
+        for r in self.students:
+            state = "graded" if r.ok else "FAILED"
+            line = f"  {r.student}: {state} {len(r.graded)}/{len(NOTEBOOKS)} notebooks"
+            if r.missing:
+                line += f"; missing {', '.join(r.missing)} (scored 0)"
+            if r.extra:
+                line += f"; ignored unexpected {', '.join(r.extra)}"
+            lines.append(line)
+            lines += [f"      {e}" for e in r.errors]
+        failed = sum(not r.ok for r in self.students)
+        lines.append(f"autograde: {len(self.students) - failed} graded, {failed} failed")
+        return "\n".join(lines)
+
+
+def ensure_assignment(course: Course) -> None:
+    """Make sure the gradebook knows the assignment and its notebooks (fresh clone, new db)."""
+    with Gradebook(course.db_url) as gb:
+        try:
+            known = {nb.name for nb in gb.find_assignment(ASSIGNMENT).notebooks}
+        except MissingEntry:
+            known = set()
+    sources = {p.stem for p in course.step_dir("source").glob("*.ipynb")}
+    if not sources <= known:
+        course.nbgrader("generate_assignment", ASSIGNMENT, "--force", quiet=True)
+
+
+def submitted_students(course: Course) -> list[str]:
+    folder = course.root / course.coursedir.submitted_directory
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if (p / ASSIGNMENT).is_dir())
+
+
+def autograde(*, root: str | None = None, force: bool = True) -> AutogradeResult:
+    """Autograde every student in submitted/; report per student what was graded."""
+    course = Course.here(root)
+    ensure_assignment(course)
+    students = submitted_students(course)
+    args = ["autograde", ASSIGNMENT] + (["--force"] if force else [])
+    proc = course.nbgrader(*args, check=False, quiet=True)
+    result = AutogradeResult([report(course, s, proc.stdout) for s in students], proc.stdout)
+    print(result.summary())
+    return result
+
+
+def report(course: Course, student: str, log: str) -> StudentReport:
+    submitted = course.step_dir("submitted", student)
+    autograded = course.step_dir("autograded", student)
+    expected = set(NOTEBOOKS)
+    present = {p.stem for p in submitted.glob("*.ipynb")}
+    r = StudentReport(student)
+    r.missing = sorted(expected - present)
+    r.extra = sorted(present - expected)
+    r.graded = sorted(p.stem for p in autograded.glob("*.ipynb") if p.stem in expected)
+    for line in log.splitlines():
+        if "ERROR" in line and re.search(rf"[/\\]{re.escape(student)}[/\\]", line):
+            r.errors.append(line.split("]", 1)[-1].strip())
+    if present & expected and not r.graded and not r.errors:
+        r.errors.append("no autograded notebooks were written (see the nbgrader log)")
+    return r
