@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from .course import ASSIGNMENT, NOTEBOOKS, Course
+from .course import ASSIGNMENT, Course
 
 
 @dataclass
@@ -22,6 +22,7 @@ class StudentReport:
     graded: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -42,7 +43,8 @@ class AutogradeResult:
         lines = []
         for r in self.students:
             state = "graded" if r.ok else "FAILED"
-            line = f"  {r.student}: {state} {len(r.graded)}/{len(NOTEBOOKS)} notebooks"
+            total = len(r.graded) + len(r.missing) + len(r.failed)
+            line = f"  {r.student}: {state} {len(r.graded)}/{total} notebooks"
             if r.missing:
                 line += f"; missing {', '.join(r.missing)} (scored 0)"
             if r.extra:
@@ -88,7 +90,7 @@ def autograde(*, root: str | None = None, force: bool = True) -> AutogradeResult
 def report(course: Course, student: str, log: str) -> StudentReport:
     submitted = course.step_dir("submitted", student)
     autograded = course.step_dir("autograded", student)
-    expected = set(NOTEBOOKS)
+    expected = set(course.notebooks())
     present = {p.stem for p in submitted.glob("*.ipynb")}
     r = StudentReport(student)
     r.missing = sorted(expected - present)
@@ -97,6 +99,7 @@ def report(course: Course, student: str, log: str) -> StudentReport:
     for line in log.splitlines():
         if "ERROR" in line and re.search(rf"[/\\]{re.escape(student)}[/\\]", line):
             r.errors.append(line.split("]", 1)[-1].strip())
-    if present & expected and not r.graded and not r.errors:
-        r.errors.append("no autograded notebooks were written (see the nbgrader log)")
+    r.failed = sorted((present & expected) - set(r.graded))
+    if r.failed and not r.errors:
+        r.errors.append(f"not autograded: {', '.join(r.failed)} (see the nbgrader log)")
     return r

@@ -66,6 +66,11 @@ class Course:
         }[step]
         return (self.root / name / student / ASSIGNMENT).resolve()
 
+    def notebooks(self) -> list[str]:
+        """The assignment's notebooks (stems of source/), in exercise order."""
+        present = {p.stem for p in self.step_dir("source").glob("*.ipynb")}
+        return [s for s in NOTEBOOKS if s in present] + sorted(present - set(NOTEBOOKS))
+
     @property
     def db_url(self) -> str:
         return self.coursedir.db_url

@@ -1,0 +1,40 @@
+"""Verb `demo`: the main job on the bundled examples, end to end.
+
+Steps: copy examples/submitted/<student> into submitted/ (only the example
+students; anything else in submitted/ is left as it is), autograde everything,
+write feedback HTML, export exports/grades.csv and exports/grades_by_question.csv.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+from .autograde import autograde
+from .course import Course, CourseError
+from .examples import EXAMPLES_DIR
+from .export import export
+from .feedback import feedback
+
+EXPORT = "exports/grades.csv"
+
+
+def demo(*, root: str | None = None) -> int:
+    """Grade the bundled example submissions; 0 when every step ran (bad examples are expected)."""
+    course = Course.here(root)
+    examples = course.root / EXAMPLES_DIR
+    if not examples.is_dir():
+        raise CourseError(f"no example submissions in {examples} (run `lrcourse examples`)")
+    submitted = course.root / course.coursedir.submitted_directory
+    for student in sorted(p for p in examples.iterdir() if p.is_dir()):
+        target = submitted / student.name
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(student, target)
+    print(f"demo: grading {len(list(examples.iterdir()))} example students from {EXAMPLES_DIR}/")
+    result = autograde(root=str(course.root))
+    feedback(root=str(course.root))
+    out = export(root=str(course.root), to=EXPORT)
+    by_question = out.with_name(out.stem + "_by_question.csv")
+    print(f"demo: feedback in {course.coursedir.feedback_directory}/, grades in "
+          f"{out.relative_to(course.root)} and {by_question.relative_to(course.root)}")
+    return 0 if result.students else 1
