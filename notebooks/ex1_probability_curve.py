@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from scipy.special import expit
+from sklearn.linear_model import LogisticRegression
 
 feature_names = ['files_changed', 'hours_since_last_deploy',
                  'is_friday', 'test_coverage_pct']

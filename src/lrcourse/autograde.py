@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
@@ -96,10 +97,33 @@ def report(course: Course, student: str, log: str) -> StudentReport:
     r.missing = sorted(expected - present)
     r.extra = sorted(present - expected)
     r.graded = sorted(p.stem for p in autograded.glob("*.ipynb") if p.stem in expected)
-    for line in log.splitlines():
-        if "ERROR" in line and re.search(rf"[/\\]{re.escape(student)}[/\\]", line):
-            r.errors.append(line.split("]", 1)[-1].strip())
     r.failed = sorted((present & expected) - set(r.graded))
+    r.errors = failure_reasons(log, student)
     if r.failed and not r.errors:
         r.errors.append(f"not autograded: {', '.join(r.failed)} (see the nbgrader log)")
     return r
+
+
+EXCEPTION_LINE = re.compile(r"^\s*([A-Za-z_][\w.]*(Error|Exception|Interrupt|Died)[\w]*): ?(.*)$")
+CURRENT_NOTEBOOK = re.compile(r"(?:Sanitizing|Converting notebook) (\S+\.ipynb)")
+
+
+def failure_reasons(log: str, student: str) -> list[str]:
+    """One line per failure nbgrader logged for this student: notebook and exception."""
+    reasons, notebook, capturing, last = [], None, False, None
+    mine = re.compile(rf"[/\\]{re.escape(student)}[/\\]")
+    for line in log.splitlines() + ["[end]"]:
+        m = CURRENT_NOTEBOOK.search(line)
+        if line.startswith("[") and capturing and "Traceback" not in line:
+            name = Path(notebook).name if notebook else "the submission"
+            reasons.append(f"{name}: {last or 'nbgrader could not process it'}")
+            capturing, last = False, None
+        if m:
+            notebook = m.group(1) if mine.search(m.group(1)) else None
+        elif "There was an error processing" in line and mine.search(line):
+            capturing = True
+        elif capturing:
+            e = EXCEPTION_LINE.match(line)
+            if e:
+                last = f"{e.group(1).rsplit('.', 1)[-1]}: {e.group(3)[:200]}".rstrip(": ")
+    return reasons

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 
-from .autograde import autograde
+from .autograde import AutogradeResult, autograde
 from .course import Course, CourseError
 from .examples import EXAMPLES_DIR
 from .export import export
@@ -18,8 +18,8 @@ from .feedback import feedback
 EXPORT = "exports/grades.csv"
 
 
-def demo(*, root: str | None = None) -> int:
-    """Grade the bundled example submissions; 0 when every step ran (bad examples are expected)."""
+def demo(*, root: str | None = None) -> AutogradeResult:
+    """Grade the bundled example submissions: autograde, feedback, exports."""
     course = Course.here(root)
     examples = course.root / EXAMPLES_DIR
     if not examples.is_dir():
@@ -37,4 +37,4 @@ def demo(*, root: str | None = None) -> int:
     by_question = out.with_name(out.stem + "_by_question.csv")
     print(f"demo: feedback in {course.coursedir.feedback_directory}/, grades in "
           f"{out.relative_to(course.root)} and {by_question.relative_to(course.root)}")
-    return 0 if result.students else 1
+    return result

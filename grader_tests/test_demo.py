@@ -1,0 +1,103 @@
+"""The README's main job: the bundled examples are graded end to end, as committed."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import ROOT, source_nb
+from test_build import hidden_blocks, normalised, references
+
+from lrcourse.autograde import AutogradeResult
+from lrcourse.course import ASSIGNMENT
+from lrcourse.demo import EXPORT, demo
+from lrcourse.examples import EXAMPLES_DIR, make_examples
+
+STUDENTS = ["example-blank", "example-broken", "example-complete", "example-partial"]
+
+
+@pytest.fixture(scope="module")
+def demo_result(tmp_path_factory) -> tuple[Path, AutogradeResult]:
+    root = tmp_path_factory.mktemp("demo")
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    for folder in ("source", "release", "examples"):
+        shutil.copytree(ROOT / folder, root / folder)
+    return root, demo(root=str(root))
+
+
+@pytest.fixture(scope="module")
+def demo_run(demo_result) -> Path:
+    return demo_result[0]
+
+
+def files(root: Path, step: str) -> list[Path]:
+    return sorted(p.relative_to(root) for p in (root / step).rglob("*") if p.is_file())
+
+
+def test_examples_are_in_sync_with_release_and_scenarios(tmp_path):
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    for folder in ("source", "release"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    assert sorted(make_examples(root=str(tmp_path))) == STUDENTS
+    assert files(tmp_path, EXAMPLES_DIR) == files(ROOT, EXAMPLES_DIR)
+    for rel in files(ROOT, EXAMPLES_DIR):
+        assert (tmp_path / rel).read_bytes() == (ROOT / rel).read_bytes(), f"{rel}: run `make examples`"
+
+
+def test_demo_grades_every_example_student(demo_run):
+    lines = (demo_run / EXPORT).read_text().splitlines()
+    assert sorted(line.split(",")[3] for line in lines[1:]) == STUDENTS
+
+
+def test_demo_scores_the_complete_example_full_autograded_marks(demo_run):
+    by_question = (demo_run / EXPORT).with_name("grades_by_question.csv").read_text().splitlines()
+    header, maxima = by_question[0].split(","), by_question[1].split(",")
+    complete = next(line.split(",") for line in by_question if line.startswith("example-complete,"))
+    for name, top, got in zip(header[1:], maxima[1:], complete[1:], strict=True):
+        if "_tests" in name:
+            assert float(got) == float(top), f"example-complete lost points on {name}"
+
+
+def test_demo_output_matches_what_is_committed(demo_run):
+    for csv in (EXPORT, EXPORT.replace(".csv", "_by_question.csv")):
+        assert (demo_run / csv).read_text() == (ROOT / csv).read_text(), f"{csv}: run `make demo`"
+    assert files(demo_run, "autograded") == files(ROOT, "autograded")
+    for rel in files(ROOT, "autograded"):
+        assert normalised(demo_run / rel) == normalised(ROOT / rel), f"{rel}: run `make demo`"
+    assert files(demo_run, "feedback") == files(ROOT, "feedback")
+
+
+@pytest.mark.parametrize("where", ["committed", "fresh"])
+def test_feedback_shows_no_hidden_tests_or_reference_values(demo_run, where):
+    root = ROOT if where == "committed" else demo_run
+    pages = list((root / "feedback").rglob("*.html"))
+    assert pages
+    for page in pages:
+        text = page.read_text()
+        stem = page.stem
+        assert "BEGIN HIDDEN TESTS" not in text and "_REF_" not in text, page
+        for block in hidden_blocks(source_nb(stem)):
+            for line in block.splitlines():
+                if len(line.strip()) > 25:
+                    assert line.strip() not in text, f"{page} quotes hidden test line {line.strip()!r}"
+        for _, literal, _ in references(stem):
+            for number in re.findall(r"-?\d+\.\d{4,}", repr(literal)):
+                assert number not in text, f"{page} shows the reference value {number}"
+
+
+def test_broken_example_is_reported_and_others_are_still_graded(demo_result):
+    root, result = demo_result
+    reports = {r.student: r for r in result.students}
+    broken = reports["example-broken"]
+    assert not broken.ok
+    assert any("ex1_probability_curve.ipynb" in e and "JSON" in e for e in broken.errors), broken.errors
+    assert "example-broken" in result.summary() and "FAILED" in result.summary()
+    for student in ("example-blank", "example-complete", "example-partial"):
+        assert reports[student].ok, reports[student].errors
+        assert reports[student].graded, f"{student} was not graded"
+        for stem in reports[student].graded:
+            nb = nbformat.read(str(root / "autograded" / student / ASSIGNMENT / f"{stem}.ipynb"), as_version=4)
+            assert any(c.get("outputs") for c in nb.cells), f"{student}/{stem} was not executed"

@@ -1,0 +1,50 @@
+"""The README's commands exist and are the ones CI and the Makefile run."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import ROOT
+
+from lrcourse.cli import main
+
+README = (ROOT / "README.md").read_text()
+MAKEFILE = (ROOT / "Makefile").read_text()
+
+
+def test_readme_opens_with_the_two_commands_demo_and_test():
+    first_block = re.search(r"```sh\n(.*?)```", README, re.S).group(1)
+    commands = [line.split("#")[0].strip() for line in first_block.splitlines() if line.strip()]
+    assert commands == ["make demo", "make test"]
+
+
+def test_ci_runs_the_readme_test_command():
+    script = (ROOT / ".ci" / "run").read_text()
+    assert re.search(r"^make test$", script, re.M)
+
+
+def test_every_make_target_in_the_readme_exists():
+    targets = set(re.findall(r"^([a-z]+):", MAKEFILE, re.M))
+    for target in re.findall(r"`make (\w+)`|^make (\w+)", README, re.M):
+        name = target[0] or target[1]
+        assert name in targets, f"README mentions `make {name}` but the Makefile has no such target"
+
+
+def test_make_targets_call_the_lrcourse_verbs():
+    assert re.search(r"^demo: setup\n\t\$\(VENV_BIN\)/lrcourse demo$", MAKEFILE, re.M)
+    assert re.search(r"^test: setup lint\n\t\$\(VENV_BIN\)/pytest$", MAKEFILE, re.M)
+
+
+def test_every_lrcourse_verb_in_the_readme_is_a_real_verb(capsys):
+    verbs = set(re.findall(r"lrcourse (\w+)", README + MAKEFILE))
+    assert verbs
+    for verb in verbs:
+        try:
+            main([verb, "--help"])
+        except SystemExit as done:
+            assert done.code == 0, f"`lrcourse {verb}` is not a verb"
+    assert "usage: lrcourse" in capsys.readouterr().out
+
+
+def test_makefile_bootstraps_uv_when_missing():
+    assert "python -m pip install --quiet uv" in MAKEFILE and "sync --frozen" in MAKEFILE
