@@ -84,3 +84,18 @@ def graded(tmp_path_factory) -> dict[str, dict[str, list[CellScore]]]:
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {stem: pool.submit(grade_exercise, base / stem, stem) for stem in EXERCISES}
         return {stem: f.result() for stem, f in futures.items()}
+
+
+def read_rows(path) -> list[dict[str, str]]:
+    """A CSV file's rows as dicts."""
+    import csv
+
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def read_table(path) -> list[list[str]]:
+    import csv
+
+    with open(path, newline="") as f:
+        return list(csv.reader(f))

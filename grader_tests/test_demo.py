@@ -2,30 +2,31 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ROOT, source_nb
+from conftest import ROOT, read_rows, source_nb
 from test_build import hidden_blocks, normalised, references
 
-from lrcourse.autograde import AutogradeResult
 from lrcourse.course import ASSIGNMENT
 from lrcourse.demo import EXPORT, demo
 from lrcourse.examples import EXAMPLES_DIR, make_examples
+from lrcourse.grade import GradeReport
 
 STUDENTS = ["example-blank", "example-broken", "example-complete", "example-partial"]
 
 
 @pytest.fixture(scope="module")
-def demo_result(tmp_path_factory) -> tuple[Path, AutogradeResult]:
+def demo_result(tmp_path_factory) -> tuple[Path, GradeReport]:
     root = tmp_path_factory.mktemp("demo")
     shutil.copy(ROOT / "nbgrader_config.py", root)
     for folder in ("source", "release", "examples"):
         shutil.copytree(ROOT / folder, root / folder)
-    return root, demo(root=str(root))
+    return root, demo(root=str(root), progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +63,10 @@ def test_demo_scores_the_complete_example_full_autograded_marks(demo_run):
 
 
 def test_demo_output_matches_what_is_committed(demo_run):
-    for csv in (EXPORT, EXPORT.replace(".csv", "_by_question.csv")):
-        assert (demo_run / csv).read_text() == (ROOT / csv).read_text(), f"{csv}: run `make demo`"
+    exports = files(ROOT, "exports")
+    assert files(demo_run, "exports") == exports
+    for name in exports:
+        assert (demo_run / name).read_text() == (ROOT / name).read_text(), f"{name}: run `make demo`"
     assert files(demo_run, "autograded") == files(ROOT, "autograded")
     for rel in files(ROOT, "autograded"):
         assert normalised(demo_run / rel) == normalised(ROOT / rel), f"{rel}: run `make demo`"
@@ -89,15 +92,21 @@ def test_feedback_shows_no_hidden_tests_or_reference_values(demo_run, where):
 
 
 def test_broken_example_is_reported_and_others_are_still_graded(demo_result):
-    root, result = demo_result
-    reports = {r.student: r for r in result.students}
-    broken = reports["example-broken"]
-    assert not broken.ok
-    assert any("ex1_probability_curve.ipynb" in e and "JSON" in e for e in broken.errors), broken.errors
-    assert "example-broken" in result.summary() and "FAILED" in result.summary()
-    for student in ("example-blank", "example-complete", "example-partial"):
-        assert reports[student].ok, reports[student].errors
-        assert reports[student].graded, f"{student} was not graded"
-        for stem in reports[student].graded:
-            nb = nbformat.read(str(root / "autograded" / student / ASSIGNMENT / f"{stem}.ipynb"), as_version=4)
-            assert any(c.get("outputs") for c in nb.cells), f"{student}/{stem} was not executed"
+    root, report = demo_result
+    assert [(s, why) for s, _, why in report.failed if "not a valid notebook" in why] == [
+        ("example-broken", "the file is not a valid notebook (not JSON: truncated or edited outside Jupyter)")]
+    assert "example-broken" in report.summary() and "FAILED" in report.summary()
+    graded = {student for student, _ in report.graded}
+    assert {"example-blank", "example-complete", "example-partial"} <= graded
+    for student, stem in report.graded:
+        nb = nbformat.read(str(root / "autograded" / student / ASSIGNMENT / f"{stem}.ipynb"), as_version=4)
+        assert any(c.get("outputs") for c in nb.cells), f"{student}/{stem} was not executed"
+
+
+def test_exports_say_the_broken_example_was_not_graded_instead_of_scoring_zero(demo_run):
+    rows = {r["student_id"]: r for r in read_rows(demo_run / EXPORT)}
+    assert rows["example-broken"]["status"] == "not graded"
+    assert rows["example-broken"]["score"] == "" and "not a valid notebook" in rows["example-broken"]["problems"]
+    assert rows["example-complete"]["status"] == "graded" and float(rows["example-complete"]["score"]) > 0
+    record = json.loads((demo_run / "exports" / "students" / "example-broken.json").read_text())
+    assert record["status"] == "not graded" and record["score"] is None

@@ -15,7 +15,13 @@ def main(argv: list[str] | None = None) -> int:
     verbs.add_parser("kernel", help="install the course's Jupyter kernel into this environment")
     verbs.add_parser("build", help="regenerate source/, release/ and solutions/ from notebooks/")
     verbs.add_parser("examples", help="regenerate the bundled example submissions in examples/")
-    verbs.add_parser("autograde", help="autograde every submission in submitted/")
+    g = verbs.add_parser("grade", aliases=["autograde"],
+                         help="autograde submitted/ in parallel (skips up-to-date students)")
+    g.add_argument("-j", "--workers", type=int, help="parallel workers (default: all cores)")
+    g.add_argument("--force", action="store_true", help="re-grade students that are up to date")
+    g.add_argument("--scheduler", help="address of a Dask scheduler to run notebooks on (tcp://host:8786)")
+    g.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    g.add_argument("--no-progress", action="store_true", help="no progress bar")
     verbs.add_parser("feedback", help="write feedback HTML (hidden tests removed) to feedback/")
     exp = verbs.add_parser("export", help="write grades.csv (and per-question grades)")
     exp.add_argument("--to", default="grades.csv", help="output CSV (default: grades.csv)")
@@ -41,10 +47,13 @@ def run(args: argparse.Namespace) -> int:
         from .examples import make_examples
 
         make_examples(root=args.root)
-    elif args.verb == "autograde":
-        from .autograde import autograde
+    elif args.verb in ("grade", "autograde"):
+        from .grade import grade
 
-        return autograde(root=args.root).exit_code
+        report = grade(root=args.root, workers=args.workers, force=args.force, scheduler=args.scheduler,
+                       students=args.student, progress=not args.no_progress)
+        print(report.summary())
+        return report.exit_code
     elif args.verb == "feedback":
         from .feedback import feedback
 

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import shutil
 
-from .autograde import AutogradeResult, autograde
 from .course import Course, CourseError
 from .examples import EXAMPLES_DIR
 from .export import export
 from .feedback import feedback
+from .grade import GradeReport, grade
 
 EXPORT = "exports/grades.csv"
 
 
-def demo(*, root: str | None = None) -> AutogradeResult:
+def demo(*, root: str | None = None, progress: bool = True) -> GradeReport:
     """Grade the bundled example submissions: autograde, feedback, exports."""
     course = Course.here(root)
     examples = course.root / EXAMPLES_DIR
@@ -31,7 +31,8 @@ def demo(*, root: str | None = None) -> AutogradeResult:
             shutil.rmtree(target)
         shutil.copytree(student, target)
     print(f"demo: grading {len(list(examples.iterdir()))} example students from {EXAMPLES_DIR}/")
-    result = autograde(root=str(course.root))
+    result = grade(root=str(course.root), progress=progress)
+    print(result.summary())
     feedback(root=str(course.root))
     out = export(root=str(course.root), to=EXPORT)
     by_question = out.with_name(out.stem + "_by_question.csv")

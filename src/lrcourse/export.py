@@ -1,21 +1,27 @@
-"""Verb `export`: grades.csv (nbgrader's own export) plus grades per question.
+"""Verb `export`: grades for the gradebook's students, saying which are not valid and why.
 
-* `<out>` (default grades.csv): `nbgrader export`, one row per student, totals.
+* `<out>` (default grades.csv): nbgrader's own `nbgrader export`, plus two columns:
+  `status` (graded / incomplete / not graded) and `problems` (notebook: reason). The
+  score columns of a student whose grade is not valid and current are left empty:
+  a failed or interrupted grading never shows as 0.0, and a stale score never shows.
 * `<out stem>_by_question.csv`: one row per student, one column per graded cell
-  (`<notebook>:<cell>`), and a first row `max_points` with what each is worth.
-  A written answer not graded yet is empty; a notebook not submitted is empty too.
+  (`<notebook>:<cell>`), a first row `max_points`; empty where the cell has no valid
+  score (notebook failed, written answer not graded yet), plus `status`.
+* `<out folder>/students/<student>.json`: one file per student for LMS import.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 from nbgrader.api import Gradebook
 
-from .course import Course
+from .course import ASSIGNMENT, Course
 from .gradebook import submission_scores
 from .notebooks import read
+from .status import StatusStore
 
 
 def graded_cells(course: Course) -> list[tuple[str, str, float]]:
@@ -29,29 +35,85 @@ def graded_cells(course: Course) -> list[tuple[str, str, float]]:
     return cells
 
 
-def by_question_rows(course: Course) -> tuple[list[str], list[list[str]]]:
-    db_url = course.db_url
-    cells = graded_cells(course)
-    header = ["student_id"] + [f"{nb}:{cell}" for nb, cell, _ in cells]
-    rows = [["max_points"] + [f"{points:g}" for _, _, points in cells]]
-    with Gradebook(db_url) as gb:
-        students = sorted(s.id for s in gb.students)
-    for student in students:
-        scores = {(r.notebook, r.cell): r.score for r in submission_scores(db_url, student)}
-        rows.append([student] + ["" if scores.get((nb, c)) is None else f"{scores[(nb, c)]:g}"
-                                 for nb, c, _ in cells])
-    return header, rows
+def student_status(problems: dict[str, str], notebooks: list[str]) -> str:
+    if not problems:
+        return "graded"
+    if "*" in problems or set(problems) >= set(notebooks):
+        return "not graded"
+    return "incomplete"
+
+
+def describe(problems: dict[str, str]) -> str:
+    return "; ".join(f"{nb}: {why}" if nb != "*" else why for nb, why in sorted(problems.items()))
+
+
+def student_record(course: Course, student: str, store: StatusStore, cells) -> dict:
+    problems = store.problems(student)
+    scores = {(r.notebook, r.cell): r.score for r in submission_scores(course.db_url, student)}
+    notebooks = {}
+    for stem in course.notebooks():
+        valid = "*" not in problems and stem not in problems
+        nb_cells = {cell: {"score": scores.get((stem, cell)) if valid else None, "max_score": top}
+                    for nb, cell, top in cells if nb == stem}
+        state = store.students.get(student).notebooks.get(stem) if store.students.get(student) else None
+        notebooks[stem] = {
+            "status": (state.state if state else "not graded") if valid else "not graded",
+            "reason": problems.get(stem) or problems.get("*") or (state.reason if state else ""),
+            "score": sum(c["score"] or 0 for c in nb_cells.values()) if valid else None,
+            "max_score": sum(c["max_score"] for c in nb_cells.values()),
+            "cells": nb_cells,
+        }
+    status = student_status(problems, course.notebooks())
+    return {
+        "student_id": student, "course_id": course.coursedir.course_id, "assignment": ASSIGNMENT,
+        "status": status, "problems": describe(problems),
+        "score": sum(n["score"] for n in notebooks.values()) if status == "graded" else None,
+        "max_score": sum(n["max_score"] for n in notebooks.values()),
+        "notebooks": notebooks,
+    }
 
 
 def export(*, root: str | None = None, to: str = "grades.csv") -> Path:
-    """Write nbgrader's grades CSV to `to` and the per-question CSV beside it."""
+    """Write grades CSV (nbgrader's, with status), per-question CSV and per-student JSON."""
     course = Course.here(root)
     out = (course.root / to).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     course.nbgrader("export", f"--to={out}", quiet=True)
-    header, rows = by_question_rows(course)
-    with open(out.with_name(out.stem + "_by_question.csv"), "w", newline="") as f:
+    store = StatusStore(course)
+    cells = graded_cells(course)
+    with Gradebook(course.db_url) as gb:
+        students = sorted(s.id for s in gb.students)
+    records = {s: student_record(course, s, store, cells) for s in students}
+
+    with open(out, newline="") as f:
+        rows = list(csv.DictReader(f))
+    fields = list(rows[0].keys()) if rows else ["student_id"]
+    for row in rows:
+        rec = records.get(row["student_id"])
+        row["status"], row["problems"] = (rec["status"], rec["problems"]) if rec else ("not graded", "")
+        if row["status"] != "graded":
+            for column in ("raw_score", "late_submission_penalty", "score"):
+                row[column] = ""
+    write_csv(out, fields + ["status", "problems"], [[r[k] for k in fields + ["status", "problems"]] for r in rows])
+
+    header = ["student_id"] + [f"{nb}:{cell}" for nb, cell, _ in cells] + ["status"]
+    table = [["max_points"] + [f"{top:g}" for _, _, top in cells] + [""]]
+    for student, rec in records.items():
+        values = [rec["notebooks"][nb]["cells"][cell]["score"] for nb, cell, _ in cells]
+        table.append([student] + ["" if v is None else f"{v:g}" for v in values] + [rec["status"]])
+    write_csv(out.with_name(out.stem + "_by_question.csv"), header, table)
+
+    folder = out.parent / "students"
+    folder.mkdir(exist_ok=True)
+    for stale in set(folder.glob("*.json")) - {folder / f"{s}.json" for s in records}:
+        stale.unlink()
+    for student, rec in records.items():
+        (folder / f"{student}.json").write_text(json.dumps(rec, indent=1) + "\n")
+    return out
+
+
+def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
+    with open(path, "w", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(header)
         writer.writerows(rows)
-    return out

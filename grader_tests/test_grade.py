@@ -1,0 +1,180 @@
+"""The grade command: same results as serial nbgrader, resumable, and honest about failures."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import nbformat
+import pytest
+from conftest import read_rows, read_table, release_nb, scratch_course, source_nb, write_submission
+from nbgrader.api import Gradebook
+
+from lrcourse import grade as grade_module
+from lrcourse.course import ASSIGNMENT
+from lrcourse.export import export
+from lrcourse.grade import grade
+from lrcourse.scenarios import scenarios_for, submission
+from lrcourse.status import StatusStore
+
+STEM = "ex1_probability_curve"
+
+
+def scenario_nb(name: str):
+    chosen = next(s for s in scenarios_for(STEM) if s.name == name)
+    return submission(source_nb(STEM), release_nb(STEM), chosen)
+
+
+def kernel_killer():
+    nb = scenario_nb("solution")
+    first_answer = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "ex1_model")
+    first_answer.source = "import os\nos._exit(0)"
+    return nb
+
+
+COHORT = {
+    "correct": lambda: scenario_nb("solution"),
+    "sklearn": lambda: scenario_nb("sklearn-no-penalty-integer-grid"),
+    "mistake-medians": lambda: scenario_nb("others-held-at-medians"),
+    "blank": lambda: release_nb(STEM),
+}
+
+
+def make_course(folder, students):
+    course = scratch_course(folder, [STEM])
+    for student, make in students.items():
+        write_submission(course, student, STEM, make())
+    course.nbgrader("generate_assignment", ASSIGNMENT, "--force", quiet=True)
+    return course
+
+
+def gradebook_rows(course):
+    rows = {}
+    with Gradebook(course.db_url) as gb:
+        for student in gb.students:
+            for sub in student.submissions:
+                for nb in sub.notebooks:
+                    for g in nb.grades:
+                        rows[(student.id, nb.name, g.name)] = (g.auto_score, g.manual_score, g.needs_manual_grade,
+                                                               g.extra_credit)
+    return rows
+
+
+def exported(course) -> dict[str, dict]:
+    out = export(root=str(course.root), to="exports/grades.csv")
+    return {r["student_id"]: r for r in read_rows(out)}
+
+
+@pytest.fixture(scope="module")
+def serial_and_parallel(tmp_path_factory):
+    base = tmp_path_factory.mktemp("equivalence")
+    serial = make_course(base / "serial", COHORT)
+    proc = serial.nbgrader("autograde", ASSIGNMENT, quiet=True)
+    assert proc.returncode == 0
+    parallel = make_course(base / "parallel", COHORT)
+    report = grade(root=str(parallel.root), workers=2, progress=False)
+    return serial, parallel, report
+
+
+def test_parallel_grading_writes_the_same_gradebook_rows_as_serial_nbgrader(serial_and_parallel):
+    serial, parallel, report = serial_and_parallel
+    assert not report.failed and len(report.graded) == len(COHORT)
+    expected = gradebook_rows(serial)
+    assert expected and gradebook_rows(parallel) == expected
+
+
+def test_parallel_grading_writes_the_same_autograded_notebooks_as_serial_nbgrader(serial_and_parallel):
+    serial, parallel, _ = serial_and_parallel
+    for student in COHORT:
+        a = serial.step_dir("autograded", student) / f"{STEM}.ipynb"
+        b = parallel.step_dir("autograded", student) / f"{STEM}.ipynb"
+        assert a.read_text() == b.read_text(), student
+
+
+def test_parallel_grading_exports_the_same_totals_as_serial_nbgrader(serial_and_parallel):
+    serial, parallel, _ = serial_and_parallel
+    ours = exported(parallel)
+    serial.nbgrader("export", f"--to={serial.root / 'theirs.csv'}", quiet=True)
+    theirs = {r["student_id"]: r for r in read_rows(serial.root / "theirs.csv")}
+    assert {s: r["score"] for s, r in ours.items()} == {s: r["score"] for s, r in theirs.items()}
+    assert all(r["status"] == "graded" for r in ours.values())
+
+
+@pytest.fixture
+def cohort(tmp_path):
+    students = dict(COHORT)
+    students["kernel-killer"] = kernel_killer
+    return make_course(tmp_path / "course", students)
+
+
+def test_a_dead_kernel_is_reported_not_scored_zero_and_the_batch_goes_on(cohort):
+    report = grade(root=str(cohort.root), workers=2, progress=False)
+    assert [(s, nb) for s, nb, _ in report.failed] == [("kernel-killer", STEM)]
+    assert "kernel died" in report.failed[0][2]
+    assert {s for s, _ in report.graded} == set(COHORT)
+    rows = exported(cohort)
+    assert rows["kernel-killer"]["status"] == "not graded" and rows["kernel-killer"]["score"] == ""
+    assert "kernel died" in rows["kernel-killer"]["problems"]
+    assert rows["blank"]["status"] == "graded" and float(rows["blank"]["score"]) == 0.0
+    by_q = read_table(cohort.root / "exports" / "grades_by_question.csv")
+    killer = next(r for r in by_q if r[0] == "kernel-killer")
+    assert set(killer[1:-1]) == {""} and killer[-1] == "not graded"
+    with Gradebook(cohort.db_url) as gb:
+        nb = gb.find_submission_notebook(STEM, ASSIGNMENT, "kernel-killer")
+        assert all(g.needs_manual_grade for g in nb.grades if g.cell_type == "code"), "flagged for review"
+
+
+def test_a_failed_regrade_never_leaves_the_previous_score_in_place(cohort):
+    grade(root=str(cohort.root), workers=2, progress=False, students=["correct"])
+    assert exported(cohort)["correct"]["status"] == "graded"
+    target = cohort.step_dir("submitted", "correct") / f"{STEM}.ipynb"
+    target.write_text(target.read_text()[:500])
+    report = grade(root=str(cohort.root), workers=2, progress=False, students=["correct"])
+    assert [s for s, _, _ in report.failed] == ["correct"]
+    row = exported(cohort)["correct"]
+    assert row["status"] == "not graded" and row["score"] == "" and "not a valid notebook" in row["problems"]
+    assert not (cohort.step_dir("autograded", "correct") / f"{STEM}.ipynb").exists()
+
+
+def test_a_changed_submission_is_reported_stale_until_it_is_regraded(cohort):
+    grade(root=str(cohort.root), workers=2, progress=False, students=["sklearn"])
+    path = cohort.step_dir("submitted", "sklearn") / f"{STEM}.ipynb"
+    nbformat.write(scenario_nb("others-held-at-medians"), str(path))
+    row = exported(cohort)["sklearn"]
+    assert row["status"] == "not graded" and row["score"] == "" and "changed since it was graded" in row["problems"]
+
+
+def test_up_to_date_students_are_skipped_and_force_regrades_them(cohort):
+    first = grade(root=str(cohort.root), workers=2, progress=False, students=["correct", "blank"])
+    assert len(first.graded) == 2
+    again = grade(root=str(cohort.root), workers=2, progress=False, students=["correct", "blank"])
+    assert again.skipped == ["blank", "correct"] and not again.graded
+    shutil.copy(cohort.step_dir("submitted", "sklearn") / f"{STEM}.ipynb",
+                cohort.step_dir("submitted", "blank") / f"{STEM}.ipynb")
+    changed = grade(root=str(cohort.root), workers=2, progress=False, students=["correct", "blank"])
+    assert changed.skipped == ["correct"] and changed.graded == [("blank", STEM)]
+    forced = grade(root=str(cohort.root), workers=2, progress=False, students=["correct", "blank"], force=True)
+    assert not forced.skipped and len(forced.graded) == 2
+
+
+def test_an_interrupted_run_resumes_where_it_stopped(cohort, monkeypatch):
+    calls = []
+    original = grade_module.Grader.record
+
+    def record_then_interrupt(self, student, out, executed):
+        calls.append(student)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return original(self, student, out, executed)
+
+    monkeypatch.setattr(grade_module.Grader, "record", record_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        grade(root=str(cohort.root), workers=1, progress=False, students=["blank", "correct", "sklearn"])
+    monkeypatch.setattr(grade_module.Grader, "record", original)
+    store = StatusStore(cohort)
+    assert store.students["blank"].complete and not store.students["correct"].complete
+    assert "interrupted" in exported(cohort)["correct"]["problems"]
+    resumed = grade(root=str(cohort.root), workers=1, progress=False, students=["blank", "correct", "sklearn"])
+    assert resumed.skipped == ["blank"] and {s for s, _ in resumed.graded} == {"correct", "sklearn"}
+    assert exported(cohort)["correct"]["status"] == "graded"
+    assert json.loads((cohort.root / "exports" / "students" / "correct.json").read_text())["status"] == "graded"

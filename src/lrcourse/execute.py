@@ -1,0 +1,94 @@
+"""The unit of work of grading: one sanitized notebook in, the executed notebook out.
+
+This is nbgrader's own `Execute` preprocessor, configured from the course's
+nbgrader_config.py, run in a scratch folder that holds the submission's other files
+but no notebook. It touches no gradebook and no course folder, so it runs the same
+in a local worker process or on a Dask worker on another machine.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+# Outcomes of one execution.
+OK = "ok"  # executed; the cells' own errors and timeouts are graded by nbgrader as usual
+KERNEL_DIED = "kernel-died"  # the kernel process ended (os._exit, crash, killed by a limit)
+FAILED = "failed"  # the notebook could not be executed at all
+
+
+@dataclass
+class Executed:
+    outcome: str
+    notebook: str | None  # executed notebook JSON (None when nothing usable came back)
+    reason: str = ""
+    timed_out_cells: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+
+def load_config(config_dir: str):
+    from traitlets.config.loader import PyFileConfigLoader
+
+    return PyFileConfigLoader("nbgrader_config.py", path=config_dir).load_config()
+
+
+_CONFIG_CACHE: dict[str, object] = {}
+
+
+def execute_notebook(notebook: str, files: dict[str, bytes], config_dir: str) -> Executed:
+    """Execute one sanitized notebook (JSON text) with nbgrader's Execute; never raises."""
+    import nbformat
+    from nbclient.exceptions import DeadKernelError
+    from nbgrader.preprocessors import Execute
+
+    start = time.perf_counter()
+    config = _CONFIG_CACHE.get(config_dir) or _CONFIG_CACHE.setdefault(config_dir, load_config(config_dir))
+    workdir = Path(tempfile.mkdtemp(prefix="lrcourse-run-"))
+    try:
+        for name, data in files.items():
+            target = workdir / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        nb = nbformat.reads(notebook, as_version=4)
+        old = os.environ.get("NBGRADER_EXECUTION")
+        os.environ["NBGRADER_EXECUTION"] = "autograde"  # as `nbgrader autograde` sets it
+        try:
+            nb, _ = Execute(config=config).preprocess(nb, {"metadata": {"path": str(workdir)}})
+        finally:
+            if old is None:
+                os.environ.pop("NBGRADER_EXECUTION", None)
+            else:
+                os.environ["NBGRADER_EXECUTION"] = old
+        timed_out = tuple(
+            cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"cell {i}"
+            for i, cell in enumerate(nb.cells)
+            if any(o.get("ename") == "CellTimeoutError" for o in cell.get("outputs", []))
+        )
+        return Executed(OK, nbformat.writes(nb), timed_out_cells=timed_out,
+                        seconds=time.perf_counter() - start)
+    except DeadKernelError as err:
+        return Executed(KERNEL_DIED, None, f"the kernel died while running the notebook ({err})".strip(),
+                        seconds=time.perf_counter() - start)
+    except Exception as err:  # noqa: BLE001 - any failure is reported for this notebook only
+        return Executed(FAILED, None, f"{type(err).__name__}: {str(err)[:300]}",
+                        seconds=time.perf_counter() - start)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def warm_up() -> None:
+    """Worker initializer: import what execution needs once per worker, not per notebook.
+
+    Kernels inherit the worker's stderr; their start-up chatter would otherwise land on
+    the instructor's terminal, so the worker's stderr goes to /dev/null (what goes
+    wrong in a notebook comes back in its outputs and in `Executed.reason`).
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    import nbclient  # noqa: F401
+    import nbformat  # noqa: F401
+    from nbgrader.preprocessors import Execute  # noqa: F401

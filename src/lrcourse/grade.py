@@ -1,0 +1,350 @@
+"""Verb `grade`: autograde every submission in submitted/, in parallel, resumably.
+
+The pipeline is nbgrader's own `autograde`, split at its one expensive step:
+
+  coordinator  prepare    nbgrader Autograde: destination, student, submission, timestamp
+               sanitize   nbgrader's sanitize preprocessors (ClearOutput ... OverwriteCells)
+  worker       execute    nbgrader's Execute (lrcourse.execute), one notebook per task
+  coordinator  record     nbgrader's IgnorePattern, ClearMetadata, LimitOutput,
+                          SaveAutoGrades, AssignLatePenalties, CheckCellMetadata
+
+Only `execute` runs in parallel (a local process pool, or a Dask cluster given by
+address); everything that touches the gradebook stays in this process, so SQLite
+never sees concurrent writers and the results are those of serial
+`nbgrader autograde`. The status store (lrcourse.status) says which scores are
+valid, which failed and why; up-to-date students are skipped unless forced.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+import warnings
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbconvert.writers import FilesWriter
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.converters import Autograde
+from nbgrader.converters.base import BaseConverter
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
+from sqlalchemy.exc import SAWarning
+
+from . import status as st
+from .course import ASSIGNMENT, Course
+from .execute import KERNEL_DIED, OK, Executed, execute_notebook, load_config, warm_up
+
+LOG_FILE = "grading.log"
+
+RECORD_STEPS = [IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+                AssignLatePenalties, CheckCellMetadata]
+
+
+@dataclass
+class GradeReport:
+    graded: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str, str]] = field(default_factory=list)  # student, notebook, reason
+    timed_out: list[tuple[str, str, str]] = field(default_factory=list)
+    missing: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+    execute_seconds: list[float] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+    def summary(self) -> str:
+        lines = [f"grade: {len(self.graded)} notebooks graded, {len(self.skipped)} students skipped "
+                 f"(up to date), {len(self.failed)} failed, {len(self.timed_out)} timed out, "
+                 f"{len(self.missing)} missing, in {self.seconds:.1f} s"]
+        lines += [f"  FAILED     {s}/{nb}: {why}" for s, nb, why in self.failed]
+        lines += [f"  timed out  {s}/{nb}: {why}" for s, nb, why in self.timed_out]
+        lines += [f"  missing    {s}/{nb}: not submitted, scored 0" for s, nb in self.missing]
+        return "\n".join(lines)
+
+
+class LocalPool:
+    """The default engine: one worker process per core, imports done once per worker."""
+
+    def __init__(self, workers: int):
+        import multiprocessing
+
+        self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"),
+                                        initializer=warm_up)
+
+    def submit(self, *args) -> Future:
+        return self.pool.submit(execute_notebook, *args)
+
+    def close(self) -> None:
+        self.pool.shutdown(cancel_futures=True)
+
+
+class DaskPool:
+    """A Dask distributed cluster given by address; its futures are bridged to concurrent ones."""
+
+    def __init__(self, address: str):
+        from distributed import Client
+
+        self.client = Client(address)
+
+    def submit(self, *args) -> Future:
+        done: Future = Future()
+
+        def relay(fut):
+            try:
+                done.set_result(fut.result())
+            except BaseException as err:  # noqa: BLE001
+                done.set_exception(err)
+
+        self.client.submit(execute_notebook, *args, pure=False).add_done_callback(relay)
+        return done
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def ensure_assignment(course: Course) -> None:
+    """Make sure the gradebook knows the assignment and its notebooks (fresh clone, new db)."""
+    with Gradebook(course.db_url) as gb:
+        try:
+            known = {nb.name for nb in gb.find_assignment(ASSIGNMENT).notebooks}
+        except MissingEntry:
+            known = set()
+    if not set(course.notebooks()) <= known:
+        course.nbgrader("generate_assignment", ASSIGNMENT, "--force", quiet=True)
+
+
+def submitted_students(course: Course) -> list[str]:
+    folder = course.root / course.coursedir.submitted_directory
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if (p / ASSIGNMENT).is_dir())
+
+
+def grading_logger(course: Course) -> logging.Logger:
+    """nbgrader's messages for this run go to grading.log, not over the progress bar."""
+    log = logging.getLogger("lrcourse.grade")
+    log.handlers.clear()
+    handler = logging.FileHandler(course.root / LOG_FILE, mode="w")
+    handler.setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    return log
+
+
+def make_converter(course: Course) -> Autograde:
+    """nbgrader's Autograde converter, configured exactly as `nbgrader autograde` would be."""
+    config = load_config(str(course.root))
+    converter = Autograde(coursedir=course.coursedir, config=config)
+    converter.force = True
+    converter.log = grading_logger(course)
+    # what BaseConverter.start() sets up before it converts
+    converter.writer = FilesWriter(parent=converter, config=config)
+    converter.exporter = converter.exporter_class(parent=converter, config=config)
+    converter.autograde_preprocessors = RECORD_STEPS  # Execute runs in the workers
+    return converter
+
+
+class Grader:
+    def __init__(self, course: Course, pool, report: GradeReport, progress):
+        self.course, self.pool, self.report, self.progress = course, pool, report, progress
+        self.converter = make_converter(course)
+        self.store = st.StatusStore(course)
+        self.pending: dict[Future, tuple[str, Path]] = {}
+        self.open_notebooks: dict[str, int] = {}
+
+    # -- coordinator steps -------------------------------------------------------------
+    def prepare(self, student: str) -> list[Path]:
+        """nbgrader's per-student setup; returns the notebooks to grade."""
+        conv = self.converter
+        folder = self.course.step_dir("submitted", student)
+        conv.notebooks = sorted(str(p) for p in folder.glob("*.ipynb"))
+        conv.init_destination(ASSIGNMENT, student)
+        known = set(self.course.notebooks())
+        for name in sorted(known - {Path(p).stem for p in conv.notebooks}):
+            self.store.record(student, name, st.MISSING, "not submitted")
+            self.report.missing.append((student, name))
+        if not set(Path(p).stem for p in conv.notebooks) & known:
+            self._student_level_zero(student)
+            return []
+        conv.init_assignment(ASSIGNMENT, student)
+        return [Path(p) for p in conv.notebooks]
+
+    def _student_level_zero(self, student: str) -> None:
+        """No notebook of the assignment at all: every notebook is missing and scores 0."""
+        with Gradebook(self.course.db_url) as gb:
+            gb.update_or_create_student(student)
+            submission = gb.update_or_create_submission(ASSIGNMENT, student)
+            for nb in submission.notebooks:
+                for grade in nb.grades:
+                    grade.auto_score, grade.needs_manual_grade = 0, False
+            gb.db.commit()
+
+    def sanitize(self, student: str, path: Path) -> None:
+        conv = self.converter
+        out = self.course.step_dir("autograded", student) / path.name
+        try:
+            conv._sanitizing = True
+            conv._init_preprocessors()
+            BaseConverter.convert_single_notebook(conv, str(path))
+        except Exception as err:  # noqa: BLE001 - reported per notebook, the batch goes on
+            self.fail(student, path.stem, unreadable_reason(err))
+            out.unlink(missing_ok=True)
+            self.progress.update(1)
+            return
+        folder = out.parent
+        files = {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*")
+                 if p.is_file() and p.suffix != ".ipynb"}
+        future = self.pool.submit(out.read_text(), files, str(self.course.root))
+        self.pending[future] = (student, out)
+        self.open_notebooks[student] = self.open_notebooks.get(student, 0) + 1
+
+    def record(self, student: str, out: Path, executed: Executed) -> None:
+        self.report.execute_seconds.append(executed.seconds)
+        if executed.outcome != OK:
+            out.unlink(missing_ok=True)
+            state = st.KERNEL_DIED if executed.outcome == KERNEL_DIED else st.FAILED
+            self.fail(student, out.stem, executed.reason, state)
+            return
+        conv = self.converter
+        try:
+            out.write_text(executed.notebook)
+            conv._sanitizing = False
+            conv._init_preprocessors()
+            with _setenv("NBGRADER_EXECUTION", "autograde"):
+                BaseConverter.convert_single_notebook(conv, str(out))
+        except Exception as err:  # noqa: BLE001
+            out.unlink(missing_ok=True)
+            self.fail(student, out.stem, f"could not be scored: {type(err).__name__}: {err}"[:400])
+            return
+        finally:
+            conv._sanitizing = True
+        if executed.timed_out_cells:
+            why = f"cells over the time limit scored 0: {', '.join(executed.timed_out_cells)}"
+            self.store.record(student, out.stem, st.TIMED_OUT, why)
+            self.report.timed_out.append((student, out.stem, why))
+        else:
+            self.store.record(student, out.stem, st.GRADED)
+        self.report.graded.append((student, out.stem))
+
+    def fail(self, student: str, notebook: str, reason: str, state: str = st.FAILED) -> None:
+        """No valid score: zero it in the gradebook, flag it for manual review, say why."""
+        with Gradebook(self.course.db_url) as gb:
+            try:
+                nb = gb.find_submission_notebook(notebook, ASSIGNMENT, student)
+            except MissingEntry:
+                nb = None
+            for grade in nb.grades if nb else []:
+                if grade.cell_type == "code":
+                    grade.auto_score, grade.needs_manual_grade = 0, True
+            gb.db.commit()
+        self.store.record(student, notebook, state, reason)
+        self.report.failed.append((student, notebook, reason))
+
+    # -- the loop ----------------------------------------------------------------------
+    def drain(self, limit: int) -> None:
+        while len(self.pending) > limit:
+            done, _ = wait(list(self.pending), return_when=FIRST_COMPLETED)
+            for future in done:
+                student, out = self.pending.pop(future)
+                try:
+                    executed = future.result()
+                except Exception as err:  # noqa: BLE001 - a lost worker fails one notebook
+                    executed = Executed("failed", None, f"the grading worker failed: {type(err).__name__}: {err}")
+                self.record(student, out, executed)
+                self.progress.update(1)
+                self.open_notebooks[student] -= 1
+                if not self.open_notebooks[student]:
+                    self.converter.set_permissions(ASSIGNMENT, student)
+                    self.store.finish(student)
+
+    def run(self, students: list[str], ahead: int) -> None:
+        for student in students:
+            self.store.begin(student, st.fingerprint(self.course, student))
+            try:
+                notebooks = self.prepare(student)
+            except Exception as err:  # noqa: BLE001
+                for name in self.course.notebooks():
+                    self.fail(student, name, f"could not be prepared: {type(err).__name__}: {err}"[:400])
+                notebooks = []
+            for path in notebooks:
+                self.sanitize(student, path)
+            if not self.open_notebooks.get(student):
+                self.store.finish(student)
+            self.drain(ahead)
+        self.drain(0)
+
+
+def unreadable_reason(err: Exception) -> str:
+    """Why nbgrader could not read or check a submitted notebook, in an instructor's words."""
+    name = type(err).__name__
+    if name in ("NotJSONError", "JSONDecodeError"):
+        return "the file is not a valid notebook (not JSON: truncated or edited outside Jupyter)"
+    if name == "ValidationError":
+        return f"the file does not follow the notebook format: {str(err).splitlines()[0][:200]}"
+    return f"could not be read or checked: {name}: {str(err)[:300]}"
+
+
+class _setenv:
+    def __init__(self, key, value):
+        self.key, self.value = key, value
+
+    def __enter__(self):
+        self.old = os.environ.get(self.key)
+        os.environ[self.key] = self.value
+
+    def __exit__(self, *exc):
+        if self.old is None:
+            os.environ.pop(self.key, None)
+        else:
+            os.environ[self.key] = self.old
+
+
+def grade(*, root: str | None = None, workers: int | None = None, force: bool = False,
+          scheduler: str | None = None, students: list[str] | None = None,
+          progress: bool = True) -> GradeReport:
+    """Autograde submitted/ with `workers` processes (default: all cores) or a Dask scheduler."""
+    from tqdm import tqdm
+
+    start = time.perf_counter()
+    course = Course.here(root)
+    ensure_assignment(course)
+    store = st.StatusStore(course)
+    everyone = submitted_students(course)
+    chosen = [s for s in everyone if not students or s in students]
+    report = GradeReport()
+    todo = []
+    for student in chosen:
+        if not force and store.up_to_date(student, st.fingerprint(course, student)):
+            report.skipped.append(student)
+        else:
+            todo.append(student)
+    total = sum(len(list(course.step_dir("submitted", s).glob("*.ipynb"))) for s in todo)
+    workers = workers or os.cpu_count() or 1
+    pool = DaskPool(scheduler) if scheduler else LocalPool(workers)
+    bar = tqdm(total=total, unit="nb", desc="grading", file=sys.stderr, disable=not progress or not total)
+    try:
+        with warnings.catch_warnings():
+            # nbgrader's gradebook code triggers SQLAlchemy autoflush notices (SAWarning) on
+            # new submissions; they are harmless and would drown the progress bar.
+            warnings.simplefilter("ignore", SAWarning)
+            Grader(course, pool, report, bar).run(todo, ahead=2 * workers)
+    finally:
+        bar.close()
+        pool.close()
+        for handler in logging.getLogger("lrcourse.grade").handlers:
+            handler.close()
+    report.seconds = time.perf_counter() - start
+    return report

@@ -1,0 +1,108 @@
+"""What happened to each submission: the grading status store.
+
+nbgrader's gradebook holds scores but not whether they are valid: a notebook whose
+kernel died, or that could not be read, shows 0.0 like a real zero, and a failed
+re-grade leaves the previous score in place. The `grade` verb records here, per
+student and notebook, whether the score is valid and why not, together with a
+fingerprint of what was graded (the submitted files, the source notebooks and the
+config). Exports read it, so a score is reported only when it is valid and current.
+
+The store is one JSON file next to the gradebook, rewritten atomically after every
+student, so an interrupted run loses nothing and resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+
+from .course import Course
+
+STATUS_FILE = "grading_status.json"
+
+GRADED = "graded"  # executed and scored
+TIMED_OUT = "timed-out"  # scored; some cells hit the time limit and score zero
+MISSING = "missing"  # not submitted: nbgrader scores it zero
+FAILED = "failed"  # could not be graded: no valid score
+KERNEL_DIED = "kernel-died"  # the kernel ended mid-run: no valid score
+VALID = (GRADED, TIMED_OUT, MISSING)
+
+
+@dataclass
+class NotebookStatus:
+    state: str
+    reason: str = ""
+
+    @property
+    def valid(self) -> bool:
+        return self.state in VALID
+
+
+@dataclass
+class StudentStatus:
+    fingerprint: str
+    complete: bool = False
+    notebooks: dict[str, NotebookStatus] = field(default_factory=dict)
+
+
+def fingerprint(course: Course, student: str) -> str:
+    """A hash of everything a student's grade depends on."""
+    h = hashlib.sha256()
+    submitted = course.step_dir("submitted", student)
+    inputs = [("config", course.root / "nbgrader_config.py")]
+    inputs += [("source", p) for p in sorted(course.step_dir("source").glob("*.ipynb"))]
+    inputs += [("submitted", p) for p in sorted(submitted.rglob("*")) if p.is_file()]
+    for kind, path in inputs:
+        h.update(f"{kind}:{path.name}:{path.stat().st_size}\n".encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+class StatusStore:
+    def __init__(self, course: Course):
+        self.course = course
+        self.path = course.root / STATUS_FILE
+        self.students: dict[str, StudentStatus] = {}
+        if self.path.is_file():
+            raw = json.loads(self.path.read_text())
+            for student, s in raw.get("students", {}).items():
+                self.students[student] = StudentStatus(
+                    s["fingerprint"], s["complete"],
+                    {nb: NotebookStatus(**v) for nb, v in s["notebooks"].items()})
+
+    def save(self) -> None:
+        data = {"students": {k: asdict(v) for k, v in sorted(self.students.items())}}
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+        os.replace(tmp, self.path)
+
+    def up_to_date(self, student: str, current: str) -> bool:
+        """Graded completely, validly (failures are retried), from exactly these inputs."""
+        s = self.students.get(student)
+        return bool(s and s.complete and s.fingerprint == current
+                    and all(nb.valid for nb in s.notebooks.values()))
+
+    def begin(self, student: str, current: str) -> None:
+        self.students[student] = StudentStatus(current)
+        self.save()
+
+    def record(self, student: str, notebook: str, state: str, reason: str = "") -> None:
+        self.students[student].notebooks[notebook] = NotebookStatus(state, reason)
+
+    def finish(self, student: str) -> None:
+        self.students[student].complete = True
+        self.save()
+
+    def problems(self, student: str) -> dict[str, str]:
+        """{notebook or '*': why its score is not valid or current}; {} when all is well."""
+        s = self.students.get(student)
+        if s is None:
+            return {"*": "not graded by `lrcourse grade`"}
+        if not s.complete:
+            return {"*": "grading was interrupted: run `lrcourse grade` again"}
+        if (self.course.step_dir("submitted", student)).is_dir() and s.fingerprint != fingerprint(
+                self.course, student):
+            return {"*": "the submission or the tests changed since it was graded: run `lrcourse grade`"}
+        return {nb: f"{st.state}: {st.reason}".rstrip(": ") for nb, st in s.notebooks.items() if not st.valid}
