@@ -39,14 +39,26 @@ def load_config(config_dir: str):
 _CONFIG_CACHE: dict[str, object] = {}
 
 
-def execute_notebook(notebook: str, files: dict[str, bytes], config_dir: str) -> Executed:
+def config_from_text(text: str):
+    """nbgrader's config from the text of nbgrader_config.py (a worker may have no course copy)."""
+    if text not in _CONFIG_CACHE:
+        folder = tempfile.mkdtemp(prefix="lrcourse-config-")
+        try:
+            Path(folder, "nbgrader_config.py").write_text(text)
+            _CONFIG_CACHE[text] = load_config(folder)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    return _CONFIG_CACHE[text]
+
+
+def execute_notebook(notebook: str, files: dict[str, bytes], config_text: str) -> Executed:
     """Execute one sanitized notebook (JSON text) with nbgrader's Execute; never raises."""
     import nbformat
     from nbclient.exceptions import DeadKernelError
     from nbgrader.preprocessors import Execute
 
     start = time.perf_counter()
-    config = _CONFIG_CACHE.get(config_dir) or _CONFIG_CACHE.setdefault(config_dir, load_config(config_dir))
+    config = config_from_text(config_text)
     workdir = Path(tempfile.mkdtemp(prefix="lrcourse-run-"))
     try:
         for name, data in files.items():

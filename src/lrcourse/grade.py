@@ -161,6 +161,7 @@ class Grader:
     def __init__(self, course: Course, pool, report: GradeReport, progress):
         self.course, self.pool, self.report, self.progress = course, pool, report, progress
         self.converter = make_converter(course)
+        self.config_text = (course.root / "nbgrader_config.py").read_text()
         self.store = st.StatusStore(course)
         self.pending: dict[Future, tuple[str, Path]] = {}
         self.open_notebooks: dict[str, int] = {}
@@ -207,7 +208,7 @@ class Grader:
         folder = out.parent
         files = {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*")
                  if p.is_file() and p.suffix != ".ipynb"}
-        future = self.pool.submit(out.read_text(), files, str(self.course.root))
+        future = self.pool.submit(out.read_text(), files, self.config_text)
         self.pending[future] = (student, out)
         self.open_notebooks[student] = self.open_notebooks.get(student, 0) + 1
 
