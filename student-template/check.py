@@ -154,10 +154,10 @@ def verdict(test: dict, res: dict) -> tuple[str, str]:
     answer = res["cells"].get(test["checks"])
     if answer is not None:
         hint = f"look at answer cell {test['checks']}"
-        if answer["ran"] and not answer["passed"]:
+        if answer["message"].startswith("NotImplementedError"):
+            hint += ": not answered yet (replace `raise NotImplementedError()` with your code)"
+        elif answer["ran"] and not answer["passed"]:
             hint += f", which itself failed: {answer['message']}"
-            if "NotImplementedError" in answer["message"]:
-                hint += " (replace `raise NotImplementedError()` with your answer)"
         lines.append(hint)
     return "FAIL", "\n".join(lines)
 

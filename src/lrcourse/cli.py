@@ -80,6 +80,8 @@ def add_github_verbs(verbs) -> None:
                            help="copy feedback HTML into a folder per student repository, ready to push")
     ret.add_argument("repos", help="the folder of cloned student repositories given to collect")
     ret.add_argument("--out", default="feedback-repos", help="output folder (default: feedback-repos/)")
+    ret.add_argument("--roster", help="the roster CSV given to collect")
+    ret.add_argument("--prefix", help="as for collect")
 
 
 def run_github_verb(args: argparse.Namespace) -> int:
@@ -95,7 +97,7 @@ def run_github_verb(args: argparse.Namespace) -> int:
                        prefix=args.prefix).exit_code
     from .collect import return_feedback
 
-    return_feedback(root=args.root, repos=args.repos, out=args.out)
+    return_feedback(root=args.root, repos=args.repos, out=args.out, roster=args.roster, prefix=args.prefix)
     return 0
 # --- end of GitHub submission verbs ---------------------------------------------------------
 
