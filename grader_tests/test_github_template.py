@@ -18,6 +18,7 @@ import yaml
 from conftest import EXERCISES, ROOT, release_nb, source_nb
 from packaging.requirements import Requirement
 
+from lrcourse.cli import main
 from lrcourse.course import Course
 from lrcourse.scenarios import scenarios_for, submission
 from lrcourse.template import ACTIONS, CHECKS, WORKFLOW, write_template
@@ -248,3 +249,21 @@ def test_template_contains_no_solution_no_hidden_test_and_no_reference_value():
     leaks += [("reference value", item, name) for item in found["reference value"]
               for name, have in lines.items() if any(item in line for line in have)]
     assert not leaks, leaks[:10]
+
+
+def test_every_command_in_the_github_doc_is_a_real_verb_or_check_option(capsys):
+    doc = (ROOT / "docs" / "github-classroom.md").read_text()
+    verbs = set(re.findall(r"lrcourse ([a-z-]+)", doc))
+    assert {"template", "collect", "autograde", "feedback", "export", "return-feedback"} <= verbs
+    for verb in verbs:
+        with pytest.raises(SystemExit) as done:
+            main([verb, "--help"])
+        assert done.value.code == 0, f"`lrcourse {verb}` is not a verb"
+    checks = json.loads((TEMPLATE / CHECKS).read_text())
+    names = set(checks["notebooks"]) | {c["id"] for nb in checks["notebooks"].values() for c in nb["cells"]}
+    names |= {"--cell", "--run", "--fresh"}
+    shown = re.findall(r"^\s+python check\.py([^\n#]*)", doc + (TEMPLATE / "README.md").read_text(), re.M)
+    assert len(shown) >= 4
+    for line in shown:
+        assert set(line.split()) <= names, f"python check.py{line}"
+    capsys.readouterr()
