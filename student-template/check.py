@@ -111,6 +111,8 @@ def outcome(cell) -> dict:
     if cell.execution_count is None and not cell.outputs:
         return {"ran": False, "passed": False, "message": "did not run"}
     for out in cell.outputs:
+        if out.output_type == "error" and out.ename == "KeyboardInterrupt":
+            return {"ran": True, "passed": False, "message": "interrupted: the cell ran too long"}
         if out.output_type == "error":
             return {"ran": True, "passed": False, "message": f"{out.ename}: {out.evalue}".strip()}
         if out.output_type == "stream" and out.name == "stderr":

@@ -267,7 +267,8 @@ Work on your own computer (Python {py} or newer) or in a GitHub Codespace:
     python check.py                  # every exercise
     python check.py {stems[0] if stems else '<notebook>'}     # one exercise
 
-runs each notebook from top to bottom in a fresh kernel (your file is not changed) and
+runs each saved notebook from top to bottom in a fresh kernel (save first: it reads the
+file, and never changes it) and
 lists every visible test cell: `PASS`, or `FAIL` with the test's message and the answer
 cell to look at. `LATER` marks test cells whose checks are all hidden. GitHub runs the
 same check after every push, one test cell per step, e.g.
