@@ -26,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     exp = verbs.add_parser("export", help="write grades.csv (and per-question grades)")
     exp.add_argument("--to", default="grades.csv", help="output CSV (default: grades.csv)")
     verbs.add_parser("demo", help="grade the bundled example submissions end to end")
+    add_github_verbs(verbs)
     args = parser.parse_args(argv)
     try:
         return run(args)
@@ -66,7 +67,48 @@ def run(args: argparse.Namespace) -> int:
         from .demo import demo
 
         demo(root=args.root)  # the broken example is expected to fail; it is reported above
+    elif args.verb in GITHUB_VERBS:
+        return run_github_verb(args)
     return 0
+
+
+# --- GitHub submission verbs (issue 6): template, collect, return-feedback -----------------
+GITHUB_VERBS = ("template", "collect", "return-feedback")
+
+
+def add_github_verbs(verbs) -> None:
+    tpl = verbs.add_parser("template", help="build the student template repository from release/")
+    tpl.add_argument("--out", help="output folder (default: student-template/ in the course)")
+    col = verbs.add_parser("collect", help="fill submitted/ from cloned student repositories")
+    col.add_argument("repos", help="folder of cloned student repositories")
+    col.add_argument("--roster", help="CSV: github_username, student_id, first_name, last_name, email")
+    col.add_argument("--deadline", help="ISO 8601 (e.g. 2026-11-20T17:00:00+01:00; no offset = UTC): "
+                     "take each repository's last commit at or before it (default: its latest commit)")
+    col.add_argument("--prefix", help="repository name prefix before -<username> (default: guessed)")
+    ret = verbs.add_parser("return-feedback",
+                           help="copy feedback HTML into a folder per student repository, ready to push")
+    ret.add_argument("repos", help="the folder of cloned student repositories given to collect")
+    ret.add_argument("--out", default="feedback-repos", help="output folder (default: feedback-repos/)")
+    ret.add_argument("--roster", help="the roster CSV given to collect")
+    ret.add_argument("--prefix", help="as for collect")
+
+
+def run_github_verb(args: argparse.Namespace) -> int:
+    if args.verb == "template":
+        from .template import template
+
+        template(root=args.root, out=args.out)
+        return 0
+    if args.verb == "collect":
+        from .collect import collect
+
+        return collect(root=args.root, repos=args.repos, roster=args.roster, deadline=args.deadline,
+                       prefix=args.prefix).exit_code
+    from .collect import return_feedback
+
+    return_feedback(root=args.root, repos=args.repos, out=args.out, roster=args.roster, prefix=args.prefix)
+    return 0
+# --- end of GitHub submission verbs ---------------------------------------------------------
 
 
 if __name__ == "__main__":
