@@ -10,6 +10,7 @@ Steps, in order:
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 
 from .course import ASSIGNMENT, NOTEBOOKS, Course, CourseError
@@ -29,15 +30,15 @@ def build_sources(course: Course) -> list[str]:
     return changed
 
 
-def build_release(course: Course) -> None:
-    course.nbgrader("generate_assignment", ASSIGNMENT, "--force", quiet=True)
+def build_release(course: Course, db: str) -> None:
+    course.nbgrader("generate_assignment", ASSIGNMENT, "--force", f"--db={db}", quiet=True)
 
 
-def build_solutions(course: Course) -> None:
+def build_solutions(course: Course, db: str) -> None:
     out = course.step_dir("solutions")
     if out.exists():
         shutil.rmtree(out)
-    course.nbgrader("generate_solution", ASSIGNMENT, "--force", quiet=True)
+    course.nbgrader("generate_solution", ASSIGNMENT, "--force", f"--db={db}", quiet=True)
     problems = []
     for path in sorted(out.glob("*.ipynb")):
         nb = read(path)
@@ -96,6 +97,10 @@ def build(*, root: str | None = None) -> Course:
     """Regenerate source/, release/ and solutions/ from notebooks/; fail on a broken solution."""
     course = Course.here(root)
     build_sources(course)
-    build_release(course)
-    build_solutions(course)
+    # A scratch gradebook: building never touches the course's gradebook, which may hold
+    # a term's grades; `lrcourse grade` loads the assignment into it when it needs to.
+    with tempfile.TemporaryDirectory(prefix="lrcourse-build-") as scratch:
+        db = f"sqlite:///{Path(scratch) / 'build.db'}"
+        build_release(course, db)
+        build_solutions(course, db)
     return course

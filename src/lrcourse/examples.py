@@ -92,6 +92,6 @@ def make_examples(*, root: str | None = None) -> list[str]:
         (broken / f"{stems[0]}.ipynb").write_text(text[: len(text) // 2])  # cut off mid-file
     if len(stems) > 1:
         crash = read(course.step_dir("release") / f"{stems[1]}.ipynb")
-        crash.cells.insert(0, nbformat.v4.new_code_cell("import os\nos._exit(1)"))
+        crash.cells.insert(0, nbformat.v4.new_code_cell("import os\nos._exit(1)", id="example-crash"))
         nbformat.write(crash, str(broken / f"{stems[1]}.ipynb"))
     return sorted([*students, "example-broken"])

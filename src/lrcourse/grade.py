@@ -41,7 +41,7 @@ from nbgrader.preprocessors import (
 from sqlalchemy.exc import SAWarning
 
 from . import status as st
-from .course import ASSIGNMENT, Course
+from .course import ASSIGNMENT, Course, CourseError
 from .execute import KERNEL_DIED, OK, Executed, execute_notebook, load_config, warm_up
 
 LOG_FILE = "grading.log"
@@ -115,14 +115,32 @@ class DaskPool:
 
 
 def ensure_assignment(course: Course) -> None:
-    """Make sure the gradebook knows the assignment and its notebooks (fresh clone, new db)."""
+    """Load the source notebooks into the gradebook when it lacks them or they changed.
+
+    nbgrader's autograde restores test cells from the gradebook, so grading after an
+    edit to the tests without this would grade with the old tests.
+    """
+    import hashlib
+
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(course.step_dir("source").glob("*.ipynb"))))
+    marker = course.root / ".gradebook-source"
     with Gradebook(course.db_url) as gb:
         try:
             known = {nb.name for nb in gb.find_assignment(ASSIGNMENT).notebooks}
         except MissingEntry:
             known = set()
-    if not set(course.notebooks()) <= known:
-        course.nbgrader("generate_assignment", ASSIGNMENT, "--force", quiet=True)
+    current = f"{course.db_url}\n{digest.hexdigest()}\n"
+    if set(course.notebooks()) <= known and marker.is_file() and marker.read_text() == current:
+        return
+    proc = course.nbgrader("generate_assignment", ASSIGNMENT, "--force", check=False, quiet=True)
+    if proc.returncode != 0:
+        if "because there are submissions associated with it" in proc.stdout:
+            raise CourseError(
+                "the gradebook holds submissions for another set of notebooks than source/ has now; "
+                "nbgrader will not change an assignment with submissions. Export what you need, then "
+                f"remove the assignment (`nbgrader db assignment remove {ASSIGNMENT}`) or use a new gradebook.")
+        raise CourseError("nbgrader generate_assignment failed:\n" + "\n".join(proc.stdout.splitlines()[-20:]))
+    marker.write_text(current)
 
 
 def submitted_students(course: Course) -> list[str]:
