@@ -30,7 +30,7 @@ test: setup lint
 	$(VENV_BIN)/pytest
 
 lint: setup
-	$(VENV_BIN)/ruff check src grader_tests notebooks nbgrader_config.py
+	$(VENV_BIN)/ruff check src grader_tests notebooks benchmarks nbgrader_config.py
 
 ## build: regenerate source/, release/, solutions/ from notebooks/*.py
 build: setup

@@ -26,10 +26,10 @@ from conftest import EXERCISES, release_nb, scratch_course, source_nb
 from nbgrader.api import Gradebook
 from nbgrader.utils import parse_utc
 
-from lrcourse.autograde import autograde
 from lrcourse.cli import main
 from lrcourse.collect import collect, common_prefix, username_of
 from lrcourse.course import ASSIGNMENT
+from lrcourse.grade import grade
 from lrcourse.gradebook import submission_scores
 from lrcourse.scenarios import scenarios_for, submission
 
@@ -201,10 +201,10 @@ def test_usernames_come_from_the_roster_or_the_shared_prefix():
 
 def test_collected_repositories_are_autograded_and_exported_with_roster_names(classroom, tmp_path):
     course = classroom["course"]
-    result = autograde(root=str(course.root))
-    assert {r.student for r in result.students} == {"s001", "s002", "eve"}
+    result = grade(root=str(course.root), progress=False)
+    assert {student for student, _ in result.graded} == {"s001", "s002", "eve"} and not result.failed
     for student, full in (("s001", True), ("s002", True), ("eve", False)):
-        scores = [s for s in submission_scores(course.db_url, student) if s.auto]
+        scores = [s for s in submission_scores(course.db_url, student) if s.auto and s.notebook == STEM]
         assert scores, student
         assert all(s.score == s.max_score for s in scores) if full else all(s.score == 0 for s in scores)
     with Gradebook(course.db_url) as gb:
@@ -217,7 +217,8 @@ def test_collected_repositories_are_autograded_and_exported_with_roster_names(cl
         rows = {r["student_id"]: r for r in csv.DictReader(fh)}
     assert set(rows) >= {"s001", "s002", "s003", "s004", "s006", "eve"}
     assert rows["s001"]["last_name"] == "Adams" and float(rows["s001"]["raw_score"]) > 0
-    assert float(rows["s003"]["score"]) == 0
+    assert float(rows["s003"]["score"]) == 0 and rows["s003"]["status"] == "not submitted"
+    assert rows["s001"]["status"] == "graded"
 
     assert main(["--root", str(course.root), "feedback"]) == 0
     out = tmp_path / "feedback-repos"

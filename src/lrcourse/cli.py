@@ -25,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     verbs.add_parser("feedback", help="write feedback HTML (hidden tests removed) to feedback/")
     exp = verbs.add_parser("export", help="write grades.csv (and per-question grades)")
     exp.add_argument("--to", default="grades.csv", help="output CSV (default: grades.csv)")
+    rep = verbs.add_parser("report", help="item analysis: score distributions, pass rates, common failures")
+    rep.add_argument("--out", default="exports/report", help="output folder (default: exports/report)")
     verbs.add_parser("demo", help="grade the bundled example submissions end to end")
     add_github_verbs(verbs)
     args = parser.parse_args(argv)
@@ -63,6 +65,10 @@ def run(args: argparse.Namespace) -> int:
         from .export import export
 
         export(root=args.root, to=args.to)
+    elif args.verb == "report":
+        from .report import report
+
+        print(f"report: {report(root=args.root, out=args.out)}")
     elif args.verb == "demo":
         from .demo import demo
 

@@ -2,7 +2,8 @@
 
 Steps: copy examples/submitted/<student> into submitted/ (only the example
 students; anything else in submitted/ is left as it is), autograde everything,
-write feedback HTML, export exports/grades.csv and exports/grades_by_question.csv.
+write feedback HTML, export exports/grades.csv, exports/grades_by_question.csv,
+exports/students/*.json, and the item analysis in exports/report/.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from .examples import EXAMPLES_DIR
 from .export import export
 from .feedback import feedback
 from .grade import GradeReport, grade
+from .report import report
 
 EXPORT = "exports/grades.csv"
 
@@ -35,7 +37,9 @@ def demo(*, root: str | None = None, progress: bool = True) -> GradeReport:
     print(result.summary())
     feedback(root=str(course.root))
     out = export(root=str(course.root), to=EXPORT)
+    page = report(root=str(course.root))
     by_question = out.with_name(out.stem + "_by_question.csv")
     print(f"demo: feedback in {course.coursedir.feedback_directory}/, grades in "
-          f"{out.relative_to(course.root)} and {by_question.relative_to(course.root)}")
+          f"{out.relative_to(course.root)} and {by_question.relative_to(course.root)}, "
+          f"item analysis in {page.relative_to(course.root)}")
     return result

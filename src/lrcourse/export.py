@@ -21,7 +21,7 @@ from nbgrader.api import Gradebook
 from .course import ASSIGNMENT, Course
 from .gradebook import submission_scores
 from .notebooks import read
-from .status import StatusStore
+from .status import NOT_SUBMITTED, StatusStore
 
 
 def graded_cells(course: Course) -> list[tuple[str, str, float]]:
@@ -38,6 +38,8 @@ def graded_cells(course: Course) -> list[tuple[str, str, float]]:
 def student_status(problems: dict[str, str], notebooks: list[str]) -> str:
     if not problems:
         return "graded"
+    if problems == {"*": NOT_SUBMITTED}:
+        return "not submitted"
     if "*" in problems or set(problems) >= set(notebooks):
         return "not graded"
     return "incomplete"
@@ -91,7 +93,7 @@ def export(*, root: str | None = None, to: str = "grades.csv") -> Path:
     for row in rows:
         rec = records.get(row["student_id"])
         row["status"], row["problems"] = (rec["status"], rec["problems"]) if rec else ("not graded", "")
-        if row["status"] != "graded":
+        if row["status"] not in ("graded", "not submitted"):  # nbgrader's 0 for no submission is valid
             for column in ("raw_score", "late_submission_penalty", "score"):
                 row[column] = ""
     write_csv(out, fields + ["status", "problems"], [[r[k] for k in fields + ["status", "problems"]] for r in rows])

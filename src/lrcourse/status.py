@@ -28,6 +28,7 @@ MISSING = "missing"  # not submitted: nbgrader scores it zero
 FAILED = "failed"  # could not be graded: no valid score
 KERNEL_DIED = "kernel-died"  # the kernel ended mid-run: no valid score
 VALID = (GRADED, TIMED_OUT, MISSING)
+NOT_SUBMITTED = "no submission"
 
 
 @dataclass
@@ -98,6 +99,8 @@ class StatusStore:
     def problems(self, student: str) -> dict[str, str]:
         """{notebook or '*': why its score is not valid or current}; {} when all is well."""
         s = self.students.get(student)
+        if s is None and not self.course.step_dir("submitted", student).is_dir():
+            return {"*": NOT_SUBMITTED}
         if s is None:
             return {"*": "not graded by `lrcourse grade`"}
         if not s.complete:
