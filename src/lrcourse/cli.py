@@ -20,6 +20,10 @@ def main(argv: list[str] | None = None) -> int:
     exp = verbs.add_parser("export", help="write grades.csv (and per-question grades)")
     exp.add_argument("--to", default="grades.csv", help="output CSV (default: grades.csv)")
     verbs.add_parser("demo", help="grade the bundled example submissions end to end")
+    # --- grading sandbox verbs (src/lrcourse/sandbox/)
+    sbx = verbs.add_parser("sandbox-setup", help="create the sandbox user, install the sandboxed kernel, probe it")
+    sbx.add_argument("--no-check", action="store_true", help="skip starting a probe kernel")
+    # --- end of grading sandbox verbs
     args = parser.parse_args(argv)
     try:
         return run(args)
@@ -57,6 +61,12 @@ def run(args: argparse.Namespace) -> int:
         from .demo import demo
 
         demo(root=args.root)  # the broken example is expected to fail; it is reported above
+    # --- grading sandbox verbs
+    elif args.verb == "sandbox-setup":
+        from .sandbox.setup import sandbox_setup
+
+        return sandbox_setup(root=args.root, check=not args.no_check)
+    # --- end of grading sandbox verbs
     return 0
 
 
