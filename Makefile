@@ -14,7 +14,7 @@ setup: .venv/.installed .venv/.sandbox
 
 # The grading sandbox: its user (root only) and kernelspec; see docs/sandbox.md.
 .venv/.sandbox: .venv/.installed src/lrcourse/sandbox/setup.py
-	$(VENV_BIN)/lrcourse sandbox-setup
+	$(VENV_BIN)/lrcourse sandbox
 	touch $@
 
 .tools/bin/uv:

@@ -31,7 +31,7 @@ c.GenerateAssignment.create_assignment = True
 
 # --- Executing notebooks (generate_solution and autograde)
 # The course's sandboxed kernel (docs/sandbox.md), installed into the project's virtual
-# environment by `lrcourse sandbox-setup` (make setup does it). It is the course's
+# environment by `lrcourse sandbox` (make setup does it). It is the course's
 # Python, started by a launcher that locks it in: a copy of the submission folder
 # without notebooks, no course files, no network, an unprivileged user, capped
 # memory, CPU time, processes, open files and file size. Where that is impossible

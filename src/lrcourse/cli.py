@@ -21,7 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     exp.add_argument("--to", default="grades.csv", help="output CSV (default: grades.csv)")
     verbs.add_parser("demo", help="grade the bundled example submissions end to end")
     # --- grading sandbox verbs (src/lrcourse/sandbox/)
-    sbx = verbs.add_parser("sandbox-setup", help="create the sandbox user, install the sandboxed kernel, probe it")
+    sbx = verbs.add_parser("sandbox", aliases=["sandbox-setup"],
+                           help="set up the grading sandbox (user, kernelspec) and probe it")
     sbx.add_argument("--no-check", action="store_true", help="skip starting a probe kernel")
     # --- end of grading sandbox verbs
     args = parser.parse_args(argv)
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
 
         demo(root=args.root)  # the broken example is expected to fail; it is reported above
     # --- grading sandbox verbs
-    elif args.verb == "sandbox-setup":
+    elif args.verb in ("sandbox", "sandbox-setup"):
         from .sandbox.setup import sandbox_setup
 
         return sandbox_setup(root=args.root, check=not args.no_check)

@@ -20,7 +20,7 @@ kernel in a scratch copy of the submission folder (see `launch.py`).
 `LRCOURSE_SANDBOX=off` forces that; `LRCOURSE_SANDBOX=require` makes it an error.
 
 Module map: `launch` (outer launcher, host side), `inside` (namespace setup),
-`relay` (TCP <-> Unix socket relay), `setup` (the `sandbox-setup` verb).
+`relay` (TCP <-> Unix socket relay), `setup` (the `sandbox` verb).
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def unavailable_reason() -> str | None:
     try:
         pwd.getpwnam(USER)
     except KeyError:
-        return f"the sandbox user {USER!r} does not exist: run `lrcourse sandbox-setup` (make setup)"
+        return f"the sandbox user {USER!r} does not exist: run `lrcourse sandbox` (make setup)"
     return None
 
 

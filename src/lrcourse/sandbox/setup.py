@@ -1,4 +1,4 @@
-"""Verb `sandbox-setup`: the sandbox user, the `lrcourse-sandbox` kernelspec, a probe.
+"""Verb `sandbox`: the sandbox user, the `lrcourse-sandbox` kernelspec, a probe.
 
 Idempotent; `make setup` runs it. Steps, in order:
   user     `useradd --system` the sandbox user (root only; skipped when it exists)
