@@ -59,7 +59,7 @@ def time_notebook(kernel: str, nb, folder: Path) -> float:
 
 
 def row(label: str, samples: list[float]) -> str:
-    return f"| {label:<40} | {statistics.median(samples):7.2f} | {min(samples):6.2f} | {max(samples):6.2f} |"
+    return f"| {label:<52} | {statistics.median(samples):7.2f} | {min(samples):6.2f} | {max(samples):6.2f} |"
 
 
 def main() -> int:
@@ -81,15 +81,15 @@ def main() -> int:
                 for path in notebooks:
                     results.setdefault((path.stem, kernel), []).append(time_notebook(kernel, solution(path), folder))
     print(f"\n{args.repeat} runs each, seconds\n")
-    print(f"| {'what':<40} | {'median':>7} | {'min':>6} | {'max':>6} |")
-    print(f"|{'-' * 42}|{'-' * 9}|{'-' * 8}|{'-' * 8}|")
+    print(f"| {'what':<52} | {'median':>7} | {'min':>6} | {'max':>6} |")
+    print(f"|{'-' * 54}|{'-' * 9}|{'-' * 8}|{'-' * 8}|")
     for what in ["start", *[p.stem for p in notebooks]]:
         plain, boxed = results[(what, KERNEL_NAME)], results[(what, SANDBOX_KERNEL)]
         label = "kernel start" if what == "start" else f"{what} (whole notebook)"
         print(row(f"{label}, plain", plain))
         print(row(f"{label}, sandboxed", boxed))
         extra = statistics.median(boxed) - statistics.median(plain)
-        print(f"| {'  sandbox cost (median difference)':<40} | {extra:+7.2f} |        |        |")
+        print(f"| {'  sandbox cost (median difference)':<52} | {extra:+7.2f} |        |        |")
     return 0
 
 
