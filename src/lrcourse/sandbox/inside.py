@@ -74,12 +74,6 @@ def build_root(root: Path, *, python_dirs: list[str], limits: Limits, sockdir: s
         elif os.path.isdir(path):
             inner(root, path).mkdir(parents=True)
             bind(path, str(inner(root, path)))
-    for path in python_dirs:  # the interpreter and the virtual environment, wherever they are
-        target = inner(root, path)
-        if target.exists():
-            continue
-        target.mkdir(parents=True, exist_ok=True)
-        bind(path, str(target))
     dev = inner(root, "/dev")
     dev.mkdir()
     for name in DEVICES:
@@ -96,6 +90,14 @@ def build_root(root: Path, *, python_dirs: list[str], limits: Limits, sockdir: s
         inner(root, path).mkdir()
         mount("lrcourse-sandbox", str(inner(root, path)), "tmpfs", MS_NOSUID | MS_NODEV,
               f"size={limits.disk},mode={'1777' if path == '/tmp' else '0755'}")
+    # The interpreter and the virtual environment, wherever they are (even under /tmp or
+    # /home: bound last, on top of the tmpfs mounted there).
+    for path in python_dirs:
+        target = inner(root, path)
+        if target.is_dir() and any(target.iterdir()):
+            continue  # already inside a folder bound above
+        target.mkdir(parents=True, exist_ok=True)
+        bind(path, str(target))
     run = inner(root, RUN_DIR)
     run.mkdir(parents=True)
     bind(sockdir, str(run), readonly=False)
