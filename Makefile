@@ -10,7 +10,12 @@ export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: setup demo test lint build examples clean
 
-setup: .venv/.installed
+setup: .venv/.installed .venv/.sandbox
+
+# The grading sandbox: its user (root only) and kernelspec; see docs/sandbox.md.
+.venv/.sandbox: .venv/.installed src/lrcourse/sandbox/setup.py
+	$(VENV_BIN)/lrcourse sandbox
+	touch $@
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools

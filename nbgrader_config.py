@@ -30,11 +30,15 @@ c.CourseDirectory.db_url = os.environ.get(
 c.GenerateAssignment.create_assignment = True
 
 # --- Executing notebooks (generate_solution and autograde)
-# The course's own kernel, installed into the project's virtual environment by
-# `lrcourse kernel` (the Makefile does it). Pinning it means grading never runs a
-# student's notebook with some other `python3` that Jupyter happens to find first,
-# and that the kernel name a student's notebook claims is ignored.
-c.Execute.kernel_name = "lrcourse"
+# The course's sandboxed kernel (docs/sandbox.md), installed into the project's virtual
+# environment by `lrcourse sandbox` (make setup does it). It is the course's
+# Python, started by a launcher that locks it in: a copy of the submission folder
+# without notebooks, no course files, no network, an unprivileged user, capped
+# memory, CPU time, processes, open files and file size. Where that is impossible
+# (not Linux, not root) it warns loudly once and runs the plain `lrcourse` kernel.
+# Pinning the name also means grading never runs a student's notebook with some
+# other `python3` that Jupyter finds first: the kernel name a notebook claims is ignored.
+c.Execute.kernel_name = "lrcourse-sandbox"
 # Seconds one cell may run before it is interrupted and counted as an error. The
 # slowest solution cell takes well under 5 s; 60 s leaves room for slow machines
 # while an infinite loop costs a student one cell, not the batch.

@@ -29,6 +29,11 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--out", default="exports/report", help="output folder (default: exports/report)")
     verbs.add_parser("demo", help="grade the bundled example submissions end to end")
     add_github_verbs(verbs)
+    # --- grading sandbox verbs (src/lrcourse/sandbox/)
+    sbx = verbs.add_parser("sandbox", aliases=["sandbox-setup"],
+                           help="set up the grading sandbox (user, kernelspec) and probe it")
+    sbx.add_argument("--no-check", action="store_true", help="skip starting a probe kernel")
+    # --- end of grading sandbox verbs
     args = parser.parse_args(argv)
     try:
         return run(args)
@@ -75,6 +80,12 @@ def run(args: argparse.Namespace) -> int:
         demo(root=args.root)  # the broken example is expected to fail; it is reported above
     elif args.verb in GITHUB_VERBS:
         return run_github_verb(args)
+    # --- grading sandbox verbs
+    elif args.verb in ("sandbox", "sandbox-setup"):
+        from .sandbox.setup import sandbox_setup
+
+        return sandbox_setup(root=args.root, check=not args.no_check)
+    # --- end of grading sandbox verbs
     return 0
 
 

@@ -1,0 +1,196 @@
+"""Stage two of the sandbox: runs as root inside the new namespaces, then becomes the kernel.
+
+Started by `unshare` (see launch.py) as PID 1 of a fresh PID namespace, with fresh
+mount, network, IPC and UTS namespaces. Steps, in order:
+
+  loopback   bring up `lo` (the namespace has no other interface: no network)
+  root       a tmpfs with read-only binds of the system and Python folders only
+  devices    /dev/null, zero, full, random, urandom; /proc of the new PID namespace
+  writable   tmpfs HOME (with the submission copy, no .ipynb) and /tmp, size-capped
+  sockets    the launcher's socket folder at RUN_DIR (the kernel's ipc ports)
+  seal       remount the root read-only, chroot into it
+  limits     rlimits (address space, CPU, processes, open files, file size, no core)
+  drop       exec `setpriv` as the sandbox user (no groups, no capabilities,
+             no_new_privs), which execs the kernel
+
+The first line written to --status-fd is `ok` just before the exec, or `error: ...`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import fcntl
+import os
+import resource
+import shutil
+import socket
+import stat
+import struct
+import sys
+from pathlib import Path
+
+from . import HOME, MARKER, RUN_DIR, WORKDIR, Limits
+
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND = 32, 4096
+SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
+DEVICES = ("null", "zero", "full", "random", "urandom")
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def mount(source: str | None, target: str, fstype: str | None = None, flags: int = 0, data: str | None = None):
+    def enc(s: str | None) -> bytes | None:
+        return s.encode() if s is not None else None
+
+    if _libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"mount {source} on {target}: {os.strerror(err)}")
+
+
+def bind(source: str, target: str, readonly: bool = True) -> None:
+    mount(source, target, None, MS_BIND)
+    if readonly:
+        mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+def loopback_up() -> None:
+    siocgifflags, siocsifflags, iff_up = 0x8913, 0x8914, 0x1
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        ifr = struct.pack("16sH22x", b"lo", 0)
+        flags = struct.unpack("16sH22x", fcntl.ioctl(s, siocgifflags, ifr))[1]
+        fcntl.ioctl(s, siocsifflags, struct.pack("16sH22x", b"lo", flags | iff_up))
+
+
+def inner(root: Path, path: str) -> Path:
+    return root / path.lstrip("/")
+
+
+def build_root(root: Path, *, python_dirs: list[str], limits: Limits, sockdir: str) -> None:
+    mount("lrcourse-sandbox", str(root), "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=0755")
+    for path in SYSTEM:
+        if os.path.islink(path):
+            os.symlink(os.readlink(path), inner(root, path))
+        elif os.path.isdir(path):
+            inner(root, path).mkdir(parents=True)
+            bind(path, str(inner(root, path)))
+    dev = inner(root, "/dev")
+    dev.mkdir()
+    for name in DEVICES:
+        (dev / name).touch()
+        bind(f"/dev/{name}", str(dev / name), readonly=False)
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                         ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
+        os.symlink(target, dev / name)
+    (dev / "shm").mkdir()
+    mount("shm", str(dev / "shm"), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64m,mode=1777")
+    inner(root, "/proc").mkdir()
+    mount("proc", str(inner(root, "/proc")), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    for path in ("/tmp", "/home"):
+        inner(root, path).mkdir()
+        mount("lrcourse-sandbox", str(inner(root, path)), "tmpfs", MS_NOSUID | MS_NODEV,
+              f"size={limits.disk},mode={'1777' if path == '/tmp' else '0755'}")
+    # The interpreter and the virtual environment, wherever they are (even under /tmp or
+    # /home: bound last, on top of the tmpfs mounted there).
+    for path in python_dirs:
+        target = inner(root, path)
+        if target.is_dir() and any(target.iterdir()):
+            continue  # already inside a folder bound above
+        target.mkdir(parents=True, exist_ok=True)
+        bind(path, str(target))
+    run = inner(root, RUN_DIR)
+    run.mkdir(parents=True)
+    bind(sockdir, str(run), readonly=False)
+
+
+def copy_submission(source: Path, target: Path, *, uid: int, gid: int, budget: int) -> list[str]:
+    """Copy regular files of the submission folder, except notebooks; returns what was skipped."""
+    skipped = []
+    target.mkdir(parents=True)
+    os.chown(target, uid, gid)
+    for folder, dirs, files in os.walk(source, followlinks=False):
+        rel = Path(folder).relative_to(source)
+        dirs[:] = [d for d in dirs if d != ".ipynb_checkpoints" and not os.path.islink(os.path.join(folder, d))]
+        for d in dirs:
+            (target / rel / d).mkdir()
+            os.chown(target / rel / d, uid, gid)
+        for name in files:
+            src = Path(folder) / name
+            st = os.lstat(src)
+            if name.lower().endswith(".ipynb") or not stat.S_ISREG(st.st_mode):
+                continue
+            if st.st_size > budget:
+                skipped.append(str(rel / name))
+                continue
+            budget -= st.st_size
+            shutil.copyfile(src, target / rel / name, follow_symlinks=False)
+            os.chown(target / rel / name, uid, gid)
+    return skipped
+
+
+def seed_home(home: Path, venv: str, *, uid: int, gid: int) -> None:
+    """HOME for the sandbox user, with matplotlib's font cache from setup (no rebuild per kernel)."""
+    home.mkdir(mode=0o700)
+    cache = Path(venv) / "share" / "lrcourse-sandbox" / "matplotlib"
+    target = home / ".cache" / "matplotlib"
+    target.mkdir(parents=True)
+    for f in cache.glob("fontlist-*.json"):
+        shutil.copyfile(f, target / f.name)
+    for path in [home, *home.rglob("*")]:
+        os.chown(path, uid, gid)
+
+
+def apply_limits(limits: Limits) -> None:
+    for which, value in ((resource.RLIMIT_AS, limits.memory), (resource.RLIMIT_CPU, limits.cpu),
+                         (resource.RLIMIT_NPROC, limits.nproc), (resource.RLIMIT_NOFILE, limits.nofile),
+                         (resource.RLIMIT_FSIZE, limits.fsize), (resource.RLIMIT_CORE, 0)):
+        resource.setrlimit(which, (value, value))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="lrcourse.sandbox.inside")
+    parser.add_argument("--status-fd", type=int, required=True)
+    parser.add_argument("--source", required=True, help="nbgrader's working folder for the kernel")
+    parser.add_argument("--root", required=True, help="empty host folder to mount the new root on")
+    parser.add_argument("--sockdir", required=True, help="host folder for the kernel's sockets")
+    parser.add_argument("--uid", type=int, required=True)
+    parser.add_argument("--gid", type=int, required=True)
+    parser.add_argument("--python-dir", action="append", default=[])
+    Limits.add_arguments(parser)
+    parser.add_argument("kernel", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    status = os.fdopen(args.status_fd, "w")
+    limits = Limits.from_args(args)
+    kernel = args.kernel[1:] if args.kernel[:1] == ["--"] else args.kernel
+    os.umask(0o022)  # folders made for the root are traversable by the sandbox user
+    try:
+        root = Path(args.root)
+        loopback_up()
+        build_root(root, python_dirs=args.python_dir, limits=limits, sockdir=args.sockdir)
+        seed_home(inner(root, HOME), sys.prefix, uid=args.uid, gid=args.gid)
+        skipped = copy_submission(Path(args.source), inner(root, WORKDIR), uid=args.uid, gid=args.gid,
+                                  budget=limits.copy)
+        mount(None, str(root), None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        os.chroot(root)
+        os.chdir(WORKDIR)
+        if not os.access("/usr/bin/setpriv", os.X_OK):
+            raise RuntimeError("setpriv is not available inside the sandbox root")
+        apply_limits(limits)
+    except Exception as err:  # reported to the launcher, which falls back loudly
+        status.write(f"error: {type(err).__name__}: {err}\n")
+        status.close()
+        return 1
+    if skipped:
+        more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+        print(f"{MARKER} submission files over the size limit, not copied: {', '.join(skipped[:5])}{more}",
+              file=sys.stderr)
+    status.write("ok\n")
+    status.close()
+    setpriv = ["/usr/bin/setpriv", f"--reuid={args.uid}", f"--regid={args.gid}", "--clear-groups",
+               "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"]
+    os.execve(setpriv[0], setpriv + kernel, os.environ.copy())
+    return 127
+
+
+if __name__ == "__main__":
+    sys.exit(main())
