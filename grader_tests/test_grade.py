@@ -178,3 +178,30 @@ def test_an_interrupted_run_resumes_where_it_stopped(cohort, monkeypatch):
     assert resumed.skipped == ["blank"] and {s for s, _ in resumed.graded} == {"correct", "sklearn"}
     assert exported(cohort)["correct"]["status"] == "graded"
     assert json.loads((cohort.root / "exports" / "students" / "correct.json").read_text())["status"] == "graded"
+
+
+def test_tampering_is_flagged_for_review_in_the_exports(tmp_path):
+    nb = scenario_nb("solution")
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "ex1_model_tests":
+            cell.source = "pass"  # edited test cell: nbgrader restores it, a grader should still know
+    course = make_course(tmp_path / "course", {"tamperer": lambda: nb, "honest": lambda: scenario_nb("solution")})
+    report = grade(root=str(course.root), workers=2, progress=False)
+    assert [(s, n) for s, n, _ in report.review] == [("tamperer", STEM)]
+    assert "ex1_model_tests" in report.review[0][2]
+    rows = exported(course)
+    assert "ex1_model_tests" in rows["tamperer"]["review"] and rows["honest"]["review"] == ""
+    assert rows["tamperer"]["status"] == rows["honest"]["status"] == "graded"
+
+
+def test_a_huge_print_is_cut_before_it_reaches_the_autograded_notebook(tmp_path):
+    nb = scenario_nb("solution")
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "ex1_model":
+            cell.source += "\nprint('x' * 5_000_000)"
+    course = make_course(tmp_path / "course", {"printer": lambda: nb})
+    report = grade(root=str(course.root), workers=1, progress=False)
+    assert report.graded == [("printer", STEM)]
+    autograded = course.step_dir("autograded", "printer") / f"{STEM}.ipynb"
+    assert autograded.stat().st_size < 2_000_000
+    assert "output cut at 1,000,000 characters" in autograded.read_text()

@@ -20,9 +20,9 @@ import nbformat
 import pytest
 from conftest import autograded_cells, release_nb, scratch_course, source_nb, write_submission
 
-from lrcourse.autograde import failure_reasons
 from lrcourse.course import ASSIGNMENT
 from lrcourse.gradebook import submission_scores
+from lrcourse.nbgrader_log import failure_reasons
 from lrcourse.notebooks import fill_answers, solution_answers
 from lrcourse.sandbox import unavailable_reason
 from lrcourse.scenarios.tampered import STEM, TAMPERS, tampered_notebook

@@ -75,6 +75,7 @@ def execute_notebook(notebook: str, files: dict[str, bytes], config_text: str) -
                 os.environ.pop("NBGRADER_EXECUTION", None)
             else:
                 os.environ["NBGRADER_EXECUTION"] = old
+        cap_output(nb)
         timed_out = tuple(
             cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"cell {i}"
             for i, cell in enumerate(nb.cells)
@@ -90,6 +91,25 @@ def execute_notebook(notebook: str, files: dict[str, bytes], config_text: str) -
                         seconds=time.perf_counter() - start)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+MAX_OUTPUT_CHARS = 1_000_000  # per cell; nbgrader's LimitOutput counts lines, not characters
+
+
+def cap_output(nb, limit: int = MAX_OUTPUT_CHARS) -> None:
+    """Cut every cell's text output to `limit` characters (a print of 100 MB stays out of the
+    gradebook, the autograded notebook and the feedback)."""
+    for cell in nb.cells:
+        budget = limit
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                text = output.get("text", "")
+                if len(text) > budget:
+                    output["text"] = text[:budget] + f"\n... output cut at {limit:,} characters ...\n"
+                budget = max(0, budget - len(text))
+            for mime, value in (output.get("data") or {}).items():
+                if isinstance(value, str) and mime.startswith("text/") and len(value) > limit:
+                    output["data"][mime] = value[:limit] + f"\n... output cut at {limit:,} characters ...\n"
 
 
 def warm_up() -> None:

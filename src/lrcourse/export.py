@@ -1,7 +1,8 @@
 """Verb `export`: grades for the gradebook's students, saying which are not valid and why.
 
-* `<out>` (default grades.csv): nbgrader's own `nbgrader export`, plus two columns:
-  `status` (graded / incomplete / not graded) and `problems` (notebook: reason). The
+* `<out>` (default grades.csv): nbgrader's own `nbgrader export`, plus three columns:
+  `status` (graded / incomplete / not graded / not submitted), `problems` (notebook:
+  reason) and `review` (signs of tampering a grader should look at). The
   score columns of a student whose grade is not valid and current are left empty:
   a failed or interrupted grading never shows as 0.0, and a stale score never shows.
 * `<out stem>_by_question.csv`: one row per student, one column per graded cell
@@ -68,7 +69,7 @@ def student_record(course: Course, student: str, store: StatusStore, cells) -> d
     status = student_status(problems, course.notebooks())
     return {
         "student_id": student, "course_id": course.coursedir.course_id, "assignment": ASSIGNMENT,
-        "status": status, "problems": describe(problems),
+        "status": status, "problems": describe(problems), "review": store.review(student),
         "score": sum(n["score"] for n in notebooks.values()) if status == "graded" else None,
         "max_score": sum(n["max_score"] for n in notebooks.values()),
         "notebooks": notebooks,
@@ -93,10 +94,12 @@ def export(*, root: str | None = None, to: str = "grades.csv") -> Path:
     for row in rows:
         rec = records.get(row["student_id"])
         row["status"], row["problems"] = (rec["status"], rec["problems"]) if rec else ("not graded", "")
+        row["review"] = "; ".join(rec["review"]) if rec else ""
         if row["status"] not in ("graded", "not submitted"):  # nbgrader's 0 for no submission is valid
             for column in ("raw_score", "late_submission_penalty", "score"):
                 row[column] = ""
-    write_csv(out, fields + ["status", "problems"], [[r[k] for k in fields + ["status", "problems"]] for r in rows])
+    columns = fields + ["status", "problems", "review"]
+    write_csv(out, columns, [[r[k] for k in columns] for r in rows])
 
     header = ["student_id"] + [f"{nb}:{cell}" for nb, cell, _ in cells] + ["status"]
     table = [["max_points"] + [f"{top:g}" for _, _, top in cells] + [""]]

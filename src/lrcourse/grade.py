@@ -43,8 +43,12 @@ from sqlalchemy.exc import SAWarning
 from . import status as st
 from .course import ASSIGNMENT, Course, CourseError
 from .execute import KERNEL_DIED, OK, Executed, execute_notebook, load_config, warm_up
+from .notebooks import read
+from .tamper import review_flags
 
 LOG_FILE = "grading.log"
+SANDBOX_KERNEL = "lrcourse-sandbox"
+SANDBOX_MARKER = "LRCOURSE-SANDBOX:"
 
 RECORD_STEPS = [IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
                 AssignLatePenalties, CheckCellMetadata]
@@ -57,6 +61,8 @@ class GradeReport:
     failed: list[tuple[str, str, str]] = field(default_factory=list)  # student, notebook, reason
     timed_out: list[tuple[str, str, str]] = field(default_factory=list)
     missing: list[tuple[str, str]] = field(default_factory=list)
+    review: list[tuple[str, str, str]] = field(default_factory=list)  # student, notebook, why
+    unsandboxed: str | None = None
     seconds: float = 0.0
     execute_seconds: list[float] = field(default_factory=list)
 
@@ -71,6 +77,9 @@ class GradeReport:
         lines += [f"  FAILED     {s}/{nb}: {why}" for s, nb, why in self.failed]
         lines += [f"  timed out  {s}/{nb}: {why}" for s, nb, why in self.timed_out]
         lines += [f"  missing    {s}/{nb}: not submitted, scored 0" for s, nb in self.missing]
+        lines += [f"  review     {s}/{nb}: {why}" for s, nb, why in self.review]
+        if self.unsandboxed:
+            lines.append(f"  WARNING    student code ran UNSANDBOXED: {self.unsandboxed} (docs/sandbox.md)")
         return "\n".join(lines)
 
 
@@ -250,13 +259,25 @@ class Grader:
             return
         finally:
             conv._sanitizing = True
+        review = self.review_flags(student, out)
         if executed.timed_out_cells:
             why = f"cells over the time limit scored 0: {', '.join(executed.timed_out_cells)}"
-            self.store.record(student, out.stem, st.TIMED_OUT, why)
+            self.store.record(student, out.stem, st.TIMED_OUT, why, review)
             self.report.timed_out.append((student, out.stem, why))
         else:
-            self.store.record(student, out.stem, st.GRADED)
+            self.store.record(student, out.stem, st.GRADED, review=review)
         self.report.graded.append((student, out.stem))
+        self.report.review += [(student, out.stem, flag) for flag in review]
+
+    def review_flags(self, student: str, out: Path) -> list[str]:
+        """lrcourse.tamper's reasons to look at this notebook (edited cells, tamper markers)."""
+        release = self.course.step_dir("release") / out.name
+        if not release.is_file():
+            return []
+        try:
+            return review_flags(self.course.step_dir("submitted", student) / out.name, read(release), out)
+        except Exception as err:  # noqa: BLE001 - a flagging problem must not lose the grade
+            return [f"could not check for tampering: {type(err).__name__}: {err}"]
 
     def fail(self, student: str, notebook: str, reason: str, state: str = st.FAILED) -> None:
         """No valid score: zero it in the gradebook, flag it for manual review, say why."""
@@ -331,6 +352,17 @@ class _setenv:
             os.environ[self.key] = self.old
 
 
+def sandbox_warning(course: Course) -> str | None:
+    """Why kernels will not be sandboxed on this machine, or None (kernel workers print it to
+    their stderr, which the worker processes silence, so the coordinator says it once)."""
+    from .sandbox import unavailable_reason
+
+    kernel = getattr(course.coursedir.config.Execute, "kernel_name", "")
+    if kernel != SANDBOX_KERNEL:
+        return f"nbgrader_config.py selects the kernel {kernel!r}, not {SANDBOX_KERNEL!r}"
+    return unavailable_reason()
+
+
 def grade(*, root: str | None = None, workers: int | None = None, force: bool = False,
           scheduler: str | None = None, students: list[str] | None = None,
           progress: bool = True) -> GradeReport:
@@ -352,6 +384,10 @@ def grade(*, root: str | None = None, workers: int | None = None, force: bool = 
             todo.append(student)
     total = sum(len(list(course.step_dir("submitted", s).glob("*.ipynb"))) for s in todo)
     workers = workers or os.cpu_count() or 1
+    report.unsandboxed = sandbox_warning(course) if todo else None
+    if report.unsandboxed:
+        print(f"{SANDBOX_MARKER} UNSANDBOXED: student code runs with the grader's rights here: "
+              f"{report.unsandboxed} (see docs/sandbox.md)", file=sys.stderr, flush=True)
     pool = DaskPool(scheduler) if scheduler else LocalPool(workers)
     bar = tqdm(total=total, unit="nb", desc="grading", file=sys.stderr, disable=not progress or not total)
     try:

@@ -35,6 +35,7 @@ NOT_SUBMITTED = "no submission"
 class NotebookStatus:
     state: str
     reason: str = ""
+    review: list[str] = field(default_factory=list)  # reasons to look at it (lrcourse.tamper)
 
     @property
     def valid(self) -> bool:
@@ -89,8 +90,14 @@ class StatusStore:
         self.students[student] = StudentStatus(current)
         self.save()
 
-    def record(self, student: str, notebook: str, state: str, reason: str = "") -> None:
-        self.students[student].notebooks[notebook] = NotebookStatus(state, reason)
+    def record(self, student: str, notebook: str, state: str, reason: str = "",
+               review: list[str] | None = None) -> None:
+        self.students[student].notebooks[notebook] = NotebookStatus(state, reason, review or [])
+
+    def review(self, student: str) -> list[str]:
+        """Why a grader should look at this student's notebooks (possible tampering)."""
+        s = self.students.get(student)
+        return [f"{nb}: {flag}" for nb, st in sorted(s.notebooks.items()) for flag in st.review] if s else []
 
     def finish(self, student: str) -> None:
         self.students[student].complete = True
