@@ -66,7 +66,8 @@ def test_the_kernel_sees_a_copy_of_the_submission_without_notebooks(submission):
 
 @needs_sandbox
 def test_the_kernel_sees_nothing_of_the_course_or_the_grader(submission):
-    paths = [str(ROOT / "source"), str(ROOT / "gradebook.db"), str(submission), str(ROOT.parent / "main")]
+    siblings = [str(p) for p in sorted(ROOT.parent.iterdir()) if p != ROOT][:3]  # e.g. ../shared, other clones
+    paths = [str(ROOT / "source"), str(ROOT / "gradebook.db"), str(submission), *siblings]
     code = (f"import os; print([p for p in {paths!r} if os.path.exists(p)],"
             f" os.listdir({str(ROOT)!r}) if os.path.exists({str(ROOT)!r}) else None)")
     # The course root exists only as the way to its .venv (the kernel's Python), when that lives inside it.
