@@ -17,9 +17,8 @@ import csv
 import json
 from pathlib import Path
 
-from nbgrader.api import Gradebook
-
 from .course import ASSIGNMENT, Course
+from .gradebook import students as gradebook_students
 from .gradebook import submission_scores
 from .notebooks import read
 from .status import NOT_SUBMITTED, StatusStore
@@ -84,8 +83,7 @@ def export(*, root: str | None = None, to: str = "grades.csv") -> Path:
     course.nbgrader("export", f"--to={out}", quiet=True)
     store = StatusStore(course)
     cells = graded_cells(course)
-    with Gradebook(course.db_url) as gb:
-        students = sorted(s.id for s in gb.students)
+    students = gradebook_students(course.db_url)
     records = {s: student_record(course, s, store, cells) for s in students}
 
     with open(out, newline="") as f:

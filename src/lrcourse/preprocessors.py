@@ -1,7 +1,6 @@
 """nbgrader preprocessors the course adds to nbgrader's pipelines (selected in nbgrader_config.py)."""
 
 from nbformat.notebooknode import NotebookNode
-from nbgrader import utils
 from nbgrader.preprocessors import ClearHiddenTests
 
 HIDDEN_NOTE = "# (This cell also ran hidden tests; their code is not shown.)"
@@ -24,7 +23,3 @@ class HideHiddenTests(ClearHiddenTests):
                 output.traceback = [f"{output.ename}: {output.evalue}"]
         return cell, resources
 
-
-def is_hidden_test_cell(cell: NotebookNode) -> bool:
-    """True for a grade cell whose source carries a hidden-test block."""
-    return utils.is_grade(cell) and "BEGIN HIDDEN TESTS" in cell.source

@@ -13,10 +13,9 @@ import html
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from nbgrader.api import Gradebook
-
 from .course import Course
 from .export import graded_cells
+from .gradebook import students as gradebook_students
 from .gradebook import submission_scores
 from .notebooks import read
 from .status import StatusStore
@@ -47,8 +46,7 @@ def collect(course: Course):
     store = StatusStore(course)
     cells = [(nb, cell, top) for nb, cell, top in graded_cells(course)]
     auto_cells = {(nb, cell) for nb, cell, _ in cells if "_tests" in cell}
-    with Gradebook(course.db_url) as gb:
-        students = sorted(s.id for s in gb.students)
+    students = gradebook_students(course.db_url)
     totals: dict[str, list[float]] = defaultdict(list)
     passed: Counter = Counter()
     attempted: Counter = Counter()
