@@ -310,9 +310,10 @@ class Grader:
                     self.converter.set_permissions(ASSIGNMENT, student)
                     self.store.finish(student)
 
-    def run(self, students: list[str], ahead: int) -> None:
-        for student in students:
-            self.store.begin(student, st.fingerprint(self.course, student))
+    def run(self, students: dict[str, str], ahead: int) -> None:
+        """Grade `students` ({student: fingerprint of what is graded}), `ahead` notebooks in flight."""
+        for student, fingerprint in students.items():
+            self.store.begin(student, fingerprint)
             try:
                 notebooks = self.prepare(student)
             except Exception as err:  # noqa: BLE001
@@ -376,12 +377,13 @@ def grade(*, root: str | None = None, workers: int | None = None, force: bool = 
     everyone = submitted_students(course)
     chosen = [s for s in everyone if not students or s in students]
     report = GradeReport()
-    todo = []
+    todo: dict[str, str] = {}
     for student in chosen:
-        if not force and store.up_to_date(student, st.fingerprint(course, student)):
+        current = st.fingerprint(course, student)
+        if not force and store.up_to_date(student, current):
             report.skipped.append(student)
         else:
-            todo.append(student)
+            todo[student] = current
     total = sum(len(list(course.step_dir("submitted", s).glob("*.ipynb"))) for s in todo)
     workers = workers or os.cpu_count() or 1
     report.unsandboxed = sandbox_warning(course) if todo else None
