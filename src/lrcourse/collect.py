@@ -28,7 +28,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook
 
-from .course import Course, CourseError, tool_env
+from .course import Course, CourseError
 from .template import release_notebooks
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f %Z"  # nbgrader's CourseDirectory.timestamp_format
@@ -289,15 +289,11 @@ def parse_deadline(text: str | None) -> datetime | None:
 
 def add_to_gradebook(course: Course, entries: list[RosterEntry]) -> None:
     """Roster students, with names and email, into the gradebook (created if new)."""
-    saved = os.environ["PATH"]
-    os.environ["PATH"] = tool_env()["PATH"]  # a new gradebook runs this venv's `alembic`
-    try:
-        with Gradebook(course.db_url) as gb:
-            for e in entries:
-                gb.update_or_create_student(e.student_id, first_name=e.first_name, last_name=e.last_name,
-                                            email=e.email)
-    finally:
-        os.environ["PATH"] = saved
+    # a new gradebook runs this venv's `alembic`: lrcourse/__init__.py puts it on PATH
+    with Gradebook(course.db_url) as gb:
+        for e in entries:
+            gb.update_or_create_student(e.student_id, first_name=e.first_name, last_name=e.last_name,
+                                        email=e.email)
 
 
 def identify(repos_dir: Path, people: dict[str, RosterEntry], prefix: str | None = None):

@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,21 @@ class Executed:
     reason: str = ""
     timed_out_cells: tuple[str, ...] = ()
     seconds: float = 0.0
+
+
+@contextmanager
+def autograde_env():
+    """NBGRADER_EXECUTION=autograde while inside, as `nbgrader autograde` sets it (nbgrader's own
+    utils.setenv restores the wrong key and skips restoring on an exception)."""
+    old = os.environ.get("NBGRADER_EXECUTION")
+    os.environ["NBGRADER_EXECUTION"] = "autograde"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("NBGRADER_EXECUTION", None)
+        else:
+            os.environ["NBGRADER_EXECUTION"] = old
 
 
 def load_config(config_dir: str):
@@ -66,15 +82,8 @@ def execute_notebook(notebook: str, files: dict[str, bytes], config_text: str) -
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         nb = nbformat.reads(notebook, as_version=4)
-        old = os.environ.get("NBGRADER_EXECUTION")
-        os.environ["NBGRADER_EXECUTION"] = "autograde"  # as `nbgrader autograde` sets it
-        try:
+        with autograde_env():
             nb, _ = Execute(config=config).preprocess(nb, {"metadata": {"path": str(workdir)}})
-        finally:
-            if old is None:
-                os.environ.pop("NBGRADER_EXECUTION", None)
-            else:
-                os.environ["NBGRADER_EXECUTION"] = old
         cap_output(nb)
         timed_out = tuple(
             cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"cell {i}"

@@ -42,7 +42,7 @@ from sqlalchemy.exc import SAWarning
 
 from . import status as st
 from .course import ASSIGNMENT, Course, CourseError
-from .execute import KERNEL_DIED, OK, Executed, execute_notebook, load_config, warm_up
+from .execute import KERNEL_DIED, OK, Executed, autograde_env, execute_notebook, load_config, warm_up
 from .notebooks import read
 from .tamper import review_flags
 
@@ -251,7 +251,7 @@ class Grader:
             out.write_text(executed.notebook)
             conv._sanitizing = False
             conv._init_preprocessors()
-            with _setenv("NBGRADER_EXECUTION", "autograde"):
+            with autograde_env():
                 BaseConverter.convert_single_notebook(conv, str(out))
         except Exception as err:  # noqa: BLE001
             out.unlink(missing_ok=True)
@@ -336,21 +336,6 @@ def unreadable_reason(err: Exception) -> str:
     if name == "ValidationError":
         return f"the file does not follow the notebook format: {str(err).splitlines()[0][:200]}"
     return f"could not be read or checked: {name}: {str(err)[:300]}"
-
-
-class _setenv:
-    def __init__(self, key, value):
-        self.key, self.value = key, value
-
-    def __enter__(self):
-        self.old = os.environ.get(self.key)
-        os.environ[self.key] = self.value
-
-    def __exit__(self, *exc):
-        if self.old is None:
-            os.environ.pop(self.key, None)
-        else:
-            os.environ[self.key] = self.old
 
 
 def sandbox_warning(course: Course) -> str | None:
