@@ -120,6 +120,23 @@ def test_the_kernel_environment_carries_nothing_of_the_graders(submission):
     assert "LRCOURSE_DB_URL" not in out and "HOME" in out
 
 
+BLAS_PROBE = ("import os, threadpoolctl, numpy\n"
+              "print(sorted((k, v) for k, v in os.environ.items() if k.startswith(('OPENBLAS_', 'OMP_', 'MKL_'))))\n"
+              "print(sorted({i['internal_api']: i['num_threads'] for i in threadpoolctl.threadpool_info()}.items()))")
+
+
+@needs_sandbox
+def test_the_kernel_runs_one_blas_thread_unless_the_grader_sets_its_own(submission):
+    pinned = run_cell(BLAS_PROBE, submission, env={"OPENBLAS_CORETYPE": "Sandybridge"})
+    env_line, threads_line = pinned.strip().splitlines()
+    own = os.environ.get("OPENBLAS_NUM_THREADS", "1")  # the grader's own setting, if it has one
+    assert f"('OPENBLAS_NUM_THREADS', '{own}')" in env_line, env_line
+    assert "('OPENBLAS_CORETYPE', 'Sandybridge')" in env_line, "the grader's core type must reach the kernel"
+    assert f"('openblas', {own})" in threads_line, threads_line
+    two = run_cell(BLAS_PROBE, submission, env={"OPENBLAS_NUM_THREADS": "2"})
+    assert "('OPENBLAS_NUM_THREADS', '2')" in two and "('openblas', 2)" in two, two
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the fallback's scratch copy is tested on Linux")
 def test_unsandboxed_grading_warns_once_and_still_hides_the_notebooks(submission, tmp_path_factory):
     log = tmp_path_factory.mktemp("log") / "stderr.txt"

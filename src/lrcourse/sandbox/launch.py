@@ -37,6 +37,14 @@ SCRATCH_PREFIX = "lrcourse-sandbox-"
 # (JPY_PARENT_PID: ipykernel then prints no "Ctrl-C will not work" note to the log.)
 PASSED_ENV = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "MPLBACKEND", "PYTHONDONTWRITEBYTECODE",
               "PYDEVD_DISABLE_FILE_VALIDATION", "JPY_PARENT_PID")
+# BLAS and OpenMP settings pass through: some machines need OPENBLAS_CORETYPE (older OpenBLAS
+# builds crash or compute wrong results on their CPU), and the numerics tests grade under
+# several core types and thread counts.
+PASSED_ENV_PREFIXES = ("OPENBLAS_", "GOTO_", "OMP_", "MKL_", "BLIS_", "VECLIB_")
+# One BLAS thread per kernel unless the grader's environment sets its own: `lrcourse grade`
+# runs one kernel per core side by side, and a kernel whose BLAS starts a thread per core
+# makes them fight over the cores (and count against the sandbox user's process limit).
+BLAS_THREAD_PIN = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 class SandboxUnavailable(RuntimeError):
@@ -48,8 +56,14 @@ def kernel_command(connection_file: str, kernel_args: list[str]) -> list[str]:
             *kernel_args]
 
 
+def blas_env(environ: dict[str, str] | os._Environ) -> dict[str, str]:
+    """The kernel's BLAS and thread settings: the grader's own, else one thread (BLAS_THREAD_PIN)."""
+    return {**BLAS_THREAD_PIN, **{k: v for k, v in environ.items() if k.startswith(PASSED_ENV_PREFIXES)}}
+
+
 def kernel_env(home: str) -> dict[str, str]:
     env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
+    env.update(blas_env(os.environ))
     env.update(HOME=home, USER=USER, LOGNAME=USER, SHELL="/bin/sh",
                PATH=os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]))
     return env
@@ -132,7 +146,8 @@ def run_plain(connection_file: str, kernel_args: list[str]) -> int:
     try:
         shutil.copytree(os.getcwd(), scratch / "submission", symlinks=True,
                         ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
-        proc = subprocess.Popen(kernel_command(connection_file, kernel_args), cwd=scratch / "submission")
+        proc = subprocess.Popen(kernel_command(connection_file, kernel_args), cwd=scratch / "submission",
+                                env={**os.environ, **blas_env(os.environ)})
         return wait(proc)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
