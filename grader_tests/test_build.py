@@ -125,6 +125,7 @@ def normalised(path: Path) -> str:
     return nbformat.writes(nb)
 
 
+@pytest.mark.slow  # rebuilds every exercise
 @pytest.mark.parametrize("step", ["source", "release", "solutions"])
 def test_rebuilding_from_notebooks_reproduces_what_is_committed(rebuilt, step):
     committed = sorted(p.relative_to(ROOT) for p in (ROOT / step / ASSIGNMENT).rglob("*") if p.is_file())

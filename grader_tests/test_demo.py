@@ -17,6 +17,8 @@ from lrcourse.demo import EXPORT, demo
 from lrcourse.examples import EXAMPLES_DIR, make_examples
 from lrcourse.grade import GradeReport
 
+pytestmark = pytest.mark.slow  # not in the fast lane: the whole demo
+
 STUDENTS = ["example-blank", "example-broken", "example-complete", "example-partial"]
 
 

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import EXERCISES, release_nb, scratch_course, source_nb
+from conftest import ALL_EXERCISES as EXERCISES
+from conftest import release_nb, scratch_course, source_nb
 from nbgrader.api import Gradebook
 from nbgrader.utils import parse_utc
 
@@ -32,6 +33,8 @@ from lrcourse.course import ASSIGNMENT
 from lrcourse.grade import grade
 from lrcourse.gradebook import submission_scores
 from lrcourse.scenarios import scenarios_for, submission
+
+pytestmark = pytest.mark.slow  # not in the fast lane: whole-course GitHub collection
 
 STEM = "ex1_probability_curve"
 DEADLINE = "2026-11-20T17:00:00+00:00"

@@ -15,13 +15,16 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
-from conftest import EXERCISES, ROOT, release_nb, source_nb
+from conftest import ALL_EXERCISES as EXERCISES
+from conftest import ROOT, release_nb, source_nb
 from packaging.requirements import Requirement
 
 from lrcourse.cli import main
 from lrcourse.course import Course
 from lrcourse.scenarios import scenarios_for, submission
 from lrcourse.template import ACTIONS, CHECKS, WORKFLOW, write_template
+
+pytestmark = pytest.mark.slow  # not in the fast lane: the student template of the whole course
 
 TEMPLATE = ROOT / "student-template"
 VENV_BIN = Path(sys.executable).parent

@@ -17,6 +17,8 @@ from lrcourse.grade import grade
 from lrcourse.scenarios import scenarios_for, submission
 from lrcourse.status import StatusStore
 
+pytestmark = pytest.mark.slow  # not in the fast lane: the grade verb on a course
+
 STEM = "ex1_probability_curve"
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from conftest import ROOT
 
 from lrcourse.cli import main
+
+pytestmark = pytest.mark.slow  # not in the fast lane: the README's commands
 
 README = (ROOT / "README.md").read_text()
 MAKEFILE = (ROOT / "Makefile").read_text()

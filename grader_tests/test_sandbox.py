@@ -14,6 +14,8 @@ from jupyter_client.manager import KernelManager
 
 from lrcourse.sandbox import KERNEL_NAME, MARKER, Limits, unavailable_reason
 
+pytestmark = pytest.mark.slow  # not in the fast lane: kernels in the sandbox
+
 needs_sandbox = pytest.mark.skipif(unavailable_reason() is not None,
                                    reason=f"no sandbox here: {unavailable_reason()}")
 

@@ -15,6 +15,8 @@ from test_grade import COHORT, gradebook_rows, make_course
 
 from lrcourse.grade import grade
 
+pytestmark = pytest.mark.slow  # not in the fast lane: PostgreSQL and Dask
+
 
 def free_port() -> int:
     with socket.socket() as s:

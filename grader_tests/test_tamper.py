@@ -28,6 +28,8 @@ from lrcourse.sandbox import unavailable_reason
 from lrcourse.scenarios.tampered import STEM, TAMPERS, tampered_notebook
 from lrcourse.tamper import review_flags
 
+pytestmark = pytest.mark.slow  # not in the fast lane: the tamper suite grades every tampered notebook
+
 HONEST = "zz-honest-solution"
 TIMEOUT = 10
 BY_NAME = {t.name: t for t in TAMPERS}

@@ -86,21 +86,25 @@ _TEST_PROB = np.asarray(y_prob, dtype=float).copy()
 # The chapter compared five thresholds in a table. The next read-only cell turns its
 # code into a function you may use: `threshold_table(y_true, probabilities, thresholds)`
 # returns one row per threshold with the precision, recall and F1 of the rule
-# `p >= threshold`. It then prints the chapter's table.
+# `p >= threshold`. It counts the true and false positives itself, which gives the same
+# numbers as the chapter's `precision_score`, `recall_score` and `f1_score` and stays fast
+# for hundreds of thresholds. It then prints the chapter's table.
 
 # %% lrc="given ex2_threshold_table"
 # Given: the chapter's threshold comparison, as a function of the thresholds to compare.
 def threshold_table(y_true, probabilities, thresholds):
     """Precision, recall and F1 of the rule `probability >= threshold`, one row per threshold."""
+    actual = np.asarray(y_true) == 1
     probabilities = np.asarray(probabilities)
     rows = []
     for t in thresholds:
-        y_t = (probabilities >= t).astype(int)
+        flagged = probabilities >= t
+        tp, n_flagged, n_actual = int(np.sum(flagged & actual)), int(np.sum(flagged)), int(np.sum(actual))
         rows.append({
             'Threshold': t,
-            'Precision': precision_score(y_true, y_t, zero_division=0),
-            'Recall': recall_score(y_true, y_t, zero_division=0),
-            'F1': f1_score(y_true, y_t, zero_division=0),
+            'Precision': tp / n_flagged if n_flagged else 0.0,  # precision_score(..., zero_division=0)
+            'Recall': tp / n_actual if n_actual else 0.0,
+            'F1': 2 * tp / (n_flagged + n_actual) if n_flagged + n_actual else 0.0,
         })
     return pd.DataFrame(rows)
 

@@ -1,0 +1,147 @@
+"""Grades do not depend on the grading machine: the numerics matrix.
+
+Every scenario (the blank release, each correct approach, each mistake) is scored under
+several BLAS configurations (OpenBLAS core types, one and two threads) and under
+perturbations of every fitted model (coefficients moved by a relative 1e-12, predicted
+probabilities moved by 4 ulps, both directions). Each run is numerics_runner.py in its
+own process; a test proves its scores equal real `nbgrader autograde` scores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from conftest import BLANK, EXERCISES, ROOT, autograded_cells
+
+from lrcourse.scenarios import scenarios_for
+
+pytestmark = pytest.mark.slow  # not in the fast lane: a dozen gradings of every scenario
+
+RUNNER = Path(__file__).with_name("numerics_runner.py")
+# OpenBLAS kernels this matrix may force, with the CPU flags each one needs (SSE3 is "pni").
+CORE_TYPES = {"Prescott": {"pni"}, "Nehalem": {"sse4_2"}, "Sandybridge": {"avx"}, "Haswell": {"avx2", "fma"}}
+BLAS_CONFIGS = {
+    "default-1-thread": ("", 1),
+    "default-2-threads": ("", 2),
+    "Prescott-1-thread": ("Prescott", 1),
+    "Nehalem-2-threads": ("Nehalem", 2),
+    "Sandybridge-1-thread": ("Sandybridge", 1),
+}
+PERTURBATIONS = ["coef+1e-12", "coef-1e-12", "proba+4", "proba-4"]
+REFERENCE = "default-1-thread"
+
+
+def cpu_flags() -> set[str]:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return set()
+    return set(next((line.split(":", 1)[1] for line in text.splitlines() if line.startswith("flags")), "").split())
+
+
+def why_not(config: str) -> str | None:
+    """Why this machine cannot run a configuration, or None."""
+    core, _ = BLAS_CONFIGS.get(config, ("", 1))
+    if not core:
+        return None
+    if os.environ.get("OPENBLAS_CORETYPE"):
+        # Set by the machine because other kernels crash or compute wrong results on its CPU.
+        return f"this machine sets OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']}; it is not overridden"
+    missing = CORE_TYPES[core] - cpu_flags()
+    return f"this CPU lacks {sorted(missing)} for the {core} kernel" if missing else None
+
+
+def run(config: str, out: Path, stems: list[str] = EXERCISES) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENBLAS_NUM", "OMP_NUM", "MKL_NUM"))}
+    core, threads = BLAS_CONFIGS.get(config, ("", 1))
+    env.update(OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    if core:
+        env["OPENBLAS_CORETYPE"] = core
+    perturb = [] if config in BLAS_CONFIGS else ["--perturb", config]
+    proc = subprocess.run([sys.executable, str(RUNNER), "--out", str(out), *perturb, *stems],
+                          env=env, capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, f"{config}: the runner failed\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return json.loads(out.read_text())
+
+
+@pytest.fixture(scope="session")
+def matrix(tmp_path_factory) -> dict[str, dict]:
+    """{configuration or perturbation: the runner's result}, two runs at a time."""
+    base = tmp_path_factory.mktemp("numerics")
+    configs = [c for c in [*BLAS_CONFIGS, *PERTURBATIONS] if why_not(c) is None]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {c: pool.submit(run, c, base / f"{c}.json") for c in configs}
+        results = {c: f.result() for c, f in futures.items()}
+    summary = {c: {"seconds": r["seconds"], "blas": r["blas"]} for c, r in results.items()}
+    (base / "summary.json").write_text(json.dumps(summary, indent=1))
+    print(f"\nnumerics matrix: {json.dumps(summary)}")
+    return results
+
+
+def problems(scores: dict[str, dict[str, dict[str, float]]]) -> list[str]:
+    """Where a run's scores break the scenarios' promises: blank zero, correct full, mistakes exact."""
+    found = []
+    for stem in scores:
+        cells = autograded_cells(stem)
+        expected = {BLANK: {c: 0.0 for c in cells}}
+        for s in scenarios_for(stem):
+            expected[s.name] = {c: (None if c in s.loses else p) for c, p in cells.items()}
+        for student, want in expected.items():
+            got = scores.get(stem, {}).get(student)
+            if got is None or set(got) != set(want):
+                found.append(f"{stem}/{student}: not scored, or other test cells")
+                continue
+            for cell, points in want.items():
+                if (points is None and got[cell] >= cells[cell]) or (points is not None and got[cell] != points):
+                    found.append(f"{stem}/{student}: {cell} scored {got[cell]} of {cells[cell]}")
+    return found
+
+
+def test_the_runner_scores_like_nbgrader_autograde(graded, matrix):
+    runner = matrix[REFERENCE]["scores"]
+    differ = []
+    for stem in EXERCISES:
+        for student, rows in graded[stem].items():
+            real = {r.cell: r.score for r in rows if r.auto}
+            if real != runner[stem][student]:
+                differ.append(f"{stem}/{student}: nbgrader {real} runner {runner[stem][student]}")
+    assert not differ, "\n".join(differ)
+
+
+@pytest.mark.parametrize("config", list(BLAS_CONFIGS))
+def test_every_scenario_keeps_its_grade_under_blas_configuration(matrix, config):
+    if why_not(config):
+        pytest.skip(why_not(config))
+    result = matrix[config]
+    core, threads = BLAS_CONFIGS[config]
+    openblas = [b for b in result["blas"] if b["internal_api"] == "openblas"]
+    assert openblas, f"no OpenBLAS under {config}: {result['blas']}"
+    for lib in openblas:
+        assert lib["num_threads"] == threads, f"{config} ran {lib}"
+        assert not core or lib["architecture"].lower() == core.lower(), f"{config} ran {lib}"
+    found = problems(result["scores"])
+    assert not found, f"under {config}:\n" + "\n".join(found) + "\n" + json.dumps(result["why"])[:3000]
+    assert result["scores"] == matrix[REFERENCE]["scores"]
+
+
+@pytest.mark.parametrize("perturbation", PERTURBATIONS)
+def test_every_scenario_keeps_its_grade_when_fitted_models_move_in_their_last_digits(matrix, perturbation):
+    result = matrix[perturbation]
+    found = problems(result["scores"])
+    assert not found, f"under {perturbation}:\n" + "\n".join(found) + "\n" + json.dumps(result["why"])[:3000]
+    assert result["scores"] == matrix[REFERENCE]["scores"]
+
+
+def test_a_perturbation_large_enough_to_matter_is_caught(tmp_path):
+    """The perturbations reach the grades: moving every model by 10% fails the correct solutions."""
+    stems = [s for s in EXERCISES if not s.startswith("ex4")][:1]  # ex4 fits no model
+    if not stems:
+        pytest.skip("no exercise with a fitted model is selected")
+    result = run("coef+0.1", tmp_path / "big.json", stems)
+    assert problems(result["scores"]), "a 10% change in every fitted model changed no grade"
