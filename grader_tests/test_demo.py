@@ -10,11 +10,12 @@ from pathlib import Path
 import nbformat
 import pytest
 from conftest import ROOT, read_rows, source_nb
-from test_build import hidden_blocks, normalised, references
+from test_build import hidden_blocks, references
 
 from lrcourse.course import ASSIGNMENT
 from lrcourse.demo import EXPORT, demo
 from lrcourse.examples import EXAMPLES_DIR, make_examples
+from lrcourse.goldens import tree_differences
 from lrcourse.grade import GradeReport
 
 pytestmark = pytest.mark.slow  # not in the fast lane: the whole demo
@@ -65,13 +66,12 @@ def test_demo_scores_the_complete_example_full_autograded_marks(demo_run):
 
 
 def test_demo_output_matches_what_is_committed(demo_run):
-    exports = files(ROOT, "exports")
-    assert files(demo_run, "exports") == exports
-    for name in exports:
-        assert (demo_run / name).read_bytes() == (ROOT / name).read_bytes(), f"{name}: run `make demo`"
-    assert files(demo_run, "autograded") == files(ROOT, "autograded")
-    for rel in files(ROOT, "autograded"):
-        assert normalised(demo_run / rel) == normalised(ROOT / rel), f"{rel}: run `make demo`"
+    """Equivalent under lrcourse.goldens: printed numbers may differ in their last digits
+    (another CPU or BLAS), plots in notebooks are not compared; grades, messages and every
+    other file must be the same. Feedback pages embed the plots: only their names are compared."""
+    for step in ("exports", "autograded"):
+        found = tree_differences(ROOT / step, demo_run / step)
+        assert not found, f"{step}/ differs from a fresh demo: run `make demo`\n" + "\n".join(found[:10])
     assert files(demo_run, "feedback") == files(ROOT, "feedback")
 
 
