@@ -184,3 +184,13 @@ def test_build_solutions_keeps_committed_bytes_of_an_equivalent_notebook(tmp_pat
     assert (out / "ex1.html").read_bytes() == b"committed render"
     assert (out / "ex2.ipynb").read_bytes() == rebuilt["ex2.ipynb"]
     assert b"Best F1 = 0.5" in (out / "ex2.html").read_bytes()
+
+
+def test_a_print_split_into_two_messages_passes_but_other_text_fails():
+    split = json.loads(notebook())
+    out = split["cells"][1]["outputs"][0]
+    split["cells"][1]["outputs"][0:1] = [dict(out, text="Best F1 = 0.706 at threshold"),
+                                         dict(out, text=" 0.537 (n=100)\n")]
+    assert differences(notebook(), json.dumps(split).encode(), "ex2.ipynb") == []
+    split["cells"][1]["outputs"][1]["text"] = " 0.537 (n=99)\n"
+    assert differences(notebook(), json.dumps(split).encode(), "ex2.ipynb")

@@ -100,6 +100,20 @@ def _output_differences(old: dict, new: dict, where: str) -> list[str]:
     return found
 
 
+def _merged_streams(outputs: list[dict]) -> list[dict]:
+    """Outputs with consecutive prints to the same stream joined: how a print is split into
+    messages depends on timing, not on the code (Jupyter shows them as one block)."""
+    merged: list[dict] = []
+    for out in outputs:
+        last = merged[-1] if merged else None
+        if (out.get("output_type") == "stream" and last is not None and last.get("output_type") == "stream"
+                and last.get("name") == out.get("name")):
+            merged[-1] = dict(last, text=_text(last.get("text", "")) + _text(out.get("text", "")))
+        else:
+            merged.append(out)
+    return merged
+
+
 def notebook_differences(expected: dict, actual: dict, name: str = "notebook") -> list[str]:
     """Differences between two notebooks (parsed JSON) that matter, see the module docstring."""
     found = []
@@ -115,7 +129,7 @@ def notebook_differences(expected: dict, actual: dict, name: str = "notebook") -
                 found.append(f"{where}: {key} {a.get(key)!r} expected, {b.get(key)!r} found")
         if _text(a.get("source", "")) != _text(b.get("source", "")):
             found.append(f"{where}: source differs")
-        outs_a, outs_b = a.get("outputs", []), b.get("outputs", [])
+        outs_a, outs_b = _merged_streams(a.get("outputs", [])), _merged_streams(b.get("outputs", []))
         if len(outs_a) != len(outs_b):
             found.append(f"{where}: {len(outs_a)} outputs expected, {len(outs_b)} found")
             continue
