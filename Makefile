@@ -8,7 +8,7 @@ VENV_BIN := .venv/bin
 export UV_COMPILE_BYTECODE := 1
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup demo test lint build examples clean
+.PHONY: setup demo test quick lint build examples clean
 
 setup: .venv/.installed .venv/.sandbox
 
@@ -33,6 +33,10 @@ demo: setup
 ## test: lint, then the tests of the course (grader_tests/)
 test: setup lint
 	$(VENV_BIN)/pytest
+
+## quick: the fast lane while editing one exercise (after `make build`): make quick EX=ex2
+quick: setup
+	LRCOURSE_EXERCISE=$(EX) LRCOURSE_FAST_GRADING=1 $(VENV_BIN)/pytest -m "not slow"
 
 lint: setup
 	$(VENV_BIN)/ruff check src grader_tests notebooks benchmarks nbgrader_config.py
