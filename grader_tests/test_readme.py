@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 
 import pytest
 from conftest import ROOT
@@ -51,3 +53,13 @@ def test_every_lrcourse_verb_in_the_readme_is_a_real_verb(capsys):
 
 def test_makefile_bootstraps_uv_when_missing():
     assert "python -m pip install --quiet uv" in MAKEFILE and "sync --frozen" in MAKEFILE
+
+
+def test_the_fast_lane_runs_one_exercise_and_not_the_slow_tests():
+    proc = subprocess.run(["make", "quick", "EX=ex4"], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "PYTEST_ADDOPTS": "-v -p no:cacheprovider"})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert re.search(r"\d+ passed, \d+ deselected", proc.stdout), proc.stdout[-2000:]
+    ran = [line for line in proc.stdout.splitlines() if "PASSED" in line]
+    assert any("test_grading.py" in line and "[ex4_logistic_vs_linear" in line for line in ran), proc.stdout[-2000:]
+    assert not any("ex2_decision_thresholds" in line or "test_numerics" in line for line in ran)
