@@ -141,3 +141,11 @@ def test_a_perturbation_large_enough_to_matter_is_caught(tmp_path):
         pytest.skip("no exercise with a fitted model is selected")
     result = run("coef+0.1", tmp_path / "big.json", stems)
     assert problems(result["scores"]), "a 10% change in every fitted model changed no grade"
+
+
+@pytest.mark.skipif("ex2_decision_thresholds" not in EXERCISES, reason="exercise 2 is not selected")
+def test_a_threshold_chosen_for_p_greater_than_threshold_is_told_the_rule(matrix):
+    why = matrix[REFERENCE]["why"]["ex2_decision_thresholds"]
+    for cell in ("ex2_best_f1_tests_optimum", "ex2_recall90_tests_optimum"):
+        assert "the rule here is p >= threshold" in why["strict-inequality-rule"][cell]
+        assert "search every distinct predicted probability" in why["coarse-grid-0.05"][cell]

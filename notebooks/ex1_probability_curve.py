@@ -51,6 +51,19 @@ feature_names = ['files_changed', 'hours_since_last_deploy',
 # failure probability `expit(log_odds)`. Every draw from `rng` must happen in the same
 # order as in the chapter, or the numbers will differ.
 #
+# The chapter's recipe, in its order (`n = 500` of each):
+#
+# | column | drawn as |
+# |---|---|
+# | `files_changed` | whole numbers from 1 to 79: `rng.integers(1, 80, n)` |
+# | `hours_since_last_deploy` | exponential with mean 24 hours, rounded to one decimal |
+# | `is_friday` | 0/1, a Friday with probability 1/5 (`rng.binomial`) |
+# | `test_coverage_pct` | normal with mean 75 and standard deviation 15, clipped to [20, 100], rounded to one decimal |
+# | `failed` | 0/1 with probability `expit(log_odds)`, drawn last |
+#
+# where the true log-odds of failure are
+# `-1.0 + 0.05·files_changed + 0.02·hours_since_last_deploy + 0.8·is_friday - 0.04·test_coverage_pct`.
+#
 # Store the result in a DataFrame called **`deploy_data`** with the columns
 # `files_changed, hours_since_last_deploy, is_friday, test_coverage_pct, failed`.
 
