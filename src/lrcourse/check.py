@@ -188,11 +188,8 @@ def cache_key(stem: str) -> str:
 def kept_results(stem: str) -> dict | None:
     """The result kept in .check-cache/ for the notebook as it is now, or None."""
     cached = CACHE / f"{stem}.json"
-    if cached.is_file():
-        data = json.loads(cached.read_text(encoding="utf-8"))
-        if data.get("key") == cache_key(stem):
-            return data
-    return None
+    data = json.loads(cached.read_text(encoding="utf-8")) if cached.is_file() else {}
+    return data if data.get("key") == cache_key(stem) else None
 
 
 def results(stem: str, checks: dict, fresh: bool = False) -> dict:
