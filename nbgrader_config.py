@@ -59,6 +59,11 @@ c.OverwriteCells.add_missing_cells = True
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 40
 
+# --- Exporting
+# nbgrader's CSV export written with the csv module: a comma or a quote in a name or a
+# student id (`Doe, Jr.`) is quoted instead of shifting the columns after it.
+c.ExportApp.plugin_class = "lrcourse.export.CsvExport"
+
 # --- Feedback
 # Feedback HTML goes to students: strip hidden-test source and tracebacks that
 # would show it (nbgrader's default feedback shows hidden tests, its issue #917).

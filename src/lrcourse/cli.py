@@ -65,7 +65,10 @@ def run(args: argparse.Namespace) -> int:
     elif args.verb == "feedback":
         from .feedback import feedback
 
-        feedback(root=args.root)
+        done = feedback(root=args.root)
+        if done.failed:
+            print(done.summary())
+        return done.exit_code
     elif args.verb == "export":
         from .export import export
 

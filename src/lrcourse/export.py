@@ -1,10 +1,14 @@
 """Verb `export`: grades for the gradebook's students, saying which are not valid and why.
 
-* `<out>` (default grades.csv): nbgrader's own `nbgrader export`, plus three columns:
-  `status` (graded / incomplete / not graded / not submitted), `problems` (notebook:
-  reason) and `review` (signs of tampering a grader should look at). The
-  score columns of a student whose grade is not valid and current are left empty:
-  a failed or interrupted grading never shows as 0.0, and a stale score never shows.
+* `<out>` (default grades.csv): nbgrader's own `nbgrader export` (with the course's
+  CsvExport plugin, which quotes with the csv module: a comma in `Doe, Jr.` stays in its
+  column), plus three columns: `status` (graded / incomplete / not graded / not
+  submitted), `problems` (notebook: reason; files grading refused) and `review` (signs
+  of tampering a grader should look at). The score columns of a student whose grade is
+  not valid and current are left empty: a failed or interrupted grading never shows as
+  0.0, and a stale score never shows. Every student of the gradebook, of submitted/
+  and of the grading status is listed, even one nbgrader never saw (an id refused by
+  `lrcourse grade`, a submission that could not be prepared).
 * `<out stem>_by_question.csv`: one row per student, one column per graded cell
   (`<notebook>:<cell>`), a first row `max_points`; empty where the cell has no valid
   score (notebook failed, written answer not graded yet), plus `status`.
@@ -17,11 +21,46 @@ import csv
 import json
 from pathlib import Path
 
+from nbgrader.plugins import CsvExportPlugin
+
 from .course import ASSIGNMENT, Course
 from .gradebook import students as gradebook_students
 from .gradebook import submission_scores
 from .notebooks import read
-from .status import NOT_SUBMITTED, StatusStore
+from .status import NOT_SUBMITTED, StatusStore, submitted_students
+
+NBGRADER_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",
+                    "raw_score", "late_submission_penalty", "score", "max_score"]
+
+
+class CsvExport(CsvExportPlugin):
+    """nbgrader's CSV export (same columns, rows and values), written with the csv module so
+    that a comma or a quote in a name or a student id never shifts a column.
+    Selected by `c.ExportApp.plugin_class` in nbgrader_config.py."""
+
+    def export(self, gradebook) -> None:
+        from nbgrader.api import MissingEntry
+
+        rows = []
+        for assignment in gradebook.assignments:
+            if self.assignment and assignment.name not in [str(a) for a in self.assignment]:
+                continue
+            for student in gradebook.students:
+                if self.student and student.id not in [str(s) for s in self.student]:
+                    continue
+                score = {"assignment": assignment.name, "duedate": assignment.duedate, "student_id": student.id,
+                         "last_name": student.last_name, "first_name": student.first_name,
+                         "email": student.email, "max_score": assignment.max_score}
+                try:
+                    sub = gradebook.find_submission(assignment.name, student.id)
+                except MissingEntry:
+                    score.update(timestamp="", raw_score=0.0, late_submission_penalty=0.0, score=0.0)
+                else:
+                    penalty = sub.late_submission_penalty
+                    score.update(timestamp=sub.timestamp, raw_score=sub.score, late_submission_penalty=penalty,
+                                 score=max(0.0, sub.score - penalty))
+                rows.append(["" if score[k] is None else str(score[k]) for k in NBGRADER_COLUMNS])
+        write_csv(Path(self.to or "grades.csv"), NBGRADER_COLUMNS, rows)
 
 
 def graded_cells(course: Course) -> list[tuple[str, str, float]]:
@@ -66,9 +105,11 @@ def student_record(course: Course, student: str, store: StatusStore, cells) -> d
             "cells": nb_cells,
         }
     status = student_status(problems, course.notebooks())
+    refused = dict(store.students[student].refused) if student in store.students else {}
     return {
         "student_id": student, "course_id": course.coursedir.course_id, "assignment": ASSIGNMENT,
-        "status": status, "problems": describe(problems), "review": store.review(student),
+        "status": status, "problems": "; ".join(filter(None, [describe(problems), *store.warnings(student)])),
+        "review": store.review(student), "refused_files": refused,
         "score": sum(n["score"] for n in notebooks.values()) if status == "graded" else None,
         "max_score": sum(n["max_score"] for n in notebooks.values()),
         "notebooks": notebooks,
@@ -83,12 +124,23 @@ def export(*, root: str | None = None, to: str = "grades.csv") -> Path:
     course.nbgrader("export", f"--to={out}", quiet=True)
     store = StatusStore(course)
     cells = graded_cells(course)
-    students = gradebook_students(course.db_url)
+    students = sorted(set(gradebook_students(course.db_url)) | set(submitted_students(course))
+                      | set(store.students))
     records = {s: student_record(course, s, store, cells) for s in students}
 
     with open(out, newline="") as f:
         rows = list(csv.DictReader(f))
-    fields = list(rows[0].keys()) if rows else ["student_id"]
+    for row in rows:
+        row.pop(None, None)  # surplus cells of a malformed row never become a column
+    fields = list(rows[0].keys()) if rows else list(NBGRADER_COLUMNS)
+    listed = {row.get("student_id") for row in rows}
+    template = rows[0] if rows else {}
+    for student in students:  # never seen by nbgrader: listed all the same, with the reason
+        if student not in listed:
+            row = dict.fromkeys(fields, "")
+            row.update(assignment=ASSIGNMENT, student_id=student, duedate=template.get("duedate", ""),
+                       max_score=template.get("max_score") or f"{sum(top for _, _, top in cells):g}")
+            rows.append(row)
     for row in rows:
         rec = records.get(row["student_id"])
         row["status"], row["problems"] = (rec["status"], rec["problems"]) if rec else ("not graded", "")
@@ -97,7 +149,7 @@ def export(*, root: str | None = None, to: str = "grades.csv") -> Path:
             for column in ("raw_score", "late_submission_penalty", "score"):
                 row[column] = ""
     columns = fields + ["status", "problems", "review"]
-    write_csv(out, columns, [[r[k] for k in columns] for r in rows])
+    write_csv(out, columns, [[r.get(k, "") for k in columns] for r in rows])
 
     header = ["student_id"] + [f"{nb}:{cell}" for nb, cell, _ in cells] + ["status"]
     table = [["max_points"] + [f"{top:g}" for _, _, top in cells] + [""]]

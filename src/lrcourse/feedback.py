@@ -4,21 +4,55 @@ Runs `nbgrader generate_feedback`; nbgrader_config.py adds the course's
 HideHiddenTests step, so students see each check's message but neither the
 hidden-test code nor the tracebacks that would quote it. Feedback whose autograded
 notebook no longer exists (its last grading failed) is removed, never left stale.
+nbgrader goes on past a student it cannot render; such a student is reported with
+nbgrader's reason, and everyone else's feedback is written.
 """
 
 from __future__ import annotations
 
-from .course import ASSIGNMENT, Course
+import re
+from dataclasses import dataclass, field
+
+from .course import ASSIGNMENT, Course, CourseError
+from .nbgrader_log import failure_reasons
+
+FAILED_STUDENT = re.compile(r"There was an error processing assignment '[^']*' for student '(.*)'\s*$")
 
 
-def feedback(*, root: str | None = None) -> Course:
+@dataclass
+class FeedbackReport:
+    course: Course
+    written: list[str] = field(default_factory=list)  # students with feedback pages
+    failed: dict[str, str] = field(default_factory=dict)  # student: why nbgrader could not render it
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+    def summary(self) -> str:
+        lines = [f"feedback: written for {len(self.written)} students, {len(self.failed)} failed"]
+        lines += [f"  FAILED     {s}: {why}" for s, why in sorted(self.failed.items())]
+        return "\n".join(lines)
+
+
+def feedback(*, root: str | None = None) -> FeedbackReport:
     """Write feedback/<student>/logistic_regression/<notebook>.html for every autograded student."""
     course = Course.here(root)
+    report = FeedbackReport(course)
     if any(course.root.glob(f"{course.coursedir.autograded_directory}/*/{ASSIGNMENT}/*.ipynb")):
-        course.nbgrader("generate_feedback", ASSIGNMENT, "--force", quiet=True)
+        proc = course.nbgrader("generate_feedback", ASSIGNMENT, "--force", check=False, quiet=True)
+        if proc.returncode != 0:
+            for line in proc.stdout.splitlines():
+                m = FAILED_STUDENT.search(line)
+                if m:
+                    reasons = failure_reasons(proc.stdout, m.group(1))
+                    report.failed[m.group(1)] = "; ".join(reasons) or "nbgrader could not render it"
+            if not report.failed:  # not about one student (the gradebook, the config): stop
+                raise CourseError("nbgrader generate_feedback failed:\n" + "\n".join(proc.stdout.splitlines()[-20:]))
     base = course.root / course.coursedir.feedback_directory
     for page in base.glob(f"*/{ASSIGNMENT}/*.html"):
         student = page.parent.parent.name
         if not (course.step_dir("autograded", student) / f"{page.stem}.ipynb").is_file():
             page.unlink()
-    return course
+    report.written = sorted({p.parent.parent.name for p in base.glob(f"*/{ASSIGNMENT}/*.html")})
+    return report

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
 import time
 import warnings
@@ -40,6 +41,7 @@ from nbgrader.preprocessors import (
 )
 from sqlalchemy.exc import SAWarning
 
+from . import inputs
 from . import status as st
 from .course import ASSIGNMENT, Course, CourseError
 from .execute import KERNEL_DIED, OK, Executed, autograde_env, execute_notebook, load_config, warm_up
@@ -47,6 +49,7 @@ from .notebooks import read
 from .tamper import review_flags
 
 LOG_FILE = "grading.log"
+STAGING_DIR = ".lrcourse-staging"  # what nbgrader reads instead of submitted/ (lrcourse.inputs)
 SANDBOX_KERNEL = "lrcourse-sandbox"
 SANDBOX_MARKER = "LRCOURSE-SANDBOX:"
 
@@ -61,6 +64,7 @@ class GradeReport:
     failed: list[tuple[str, str, str]] = field(default_factory=list)  # student, notebook, reason
     timed_out: list[tuple[str, str, str]] = field(default_factory=list)
     missing: list[tuple[str, str]] = field(default_factory=list)
+    refused: list[tuple[str, str, str]] = field(default_factory=list)  # student, file, why (not graded)
     review: list[tuple[str, str, str]] = field(default_factory=list)  # student, notebook, why
     unsandboxed: str | None = None
     seconds: float = 0.0
@@ -73,10 +77,11 @@ class GradeReport:
     def summary(self) -> str:
         lines = [f"grade: {len(self.graded)} notebooks graded, {len(self.skipped)} students skipped "
                  f"(up to date), {len(self.failed)} failed, {len(self.timed_out)} timed out, "
-                 f"{len(self.missing)} missing, in {self.seconds:.1f} s"]
+                 f"{len(self.missing)} missing, {len(self.refused)} files refused, in {self.seconds:.1f} s"]
         lines += [f"  FAILED     {s}/{nb}: {why}" for s, nb, why in self.failed]
         lines += [f"  timed out  {s}/{nb}: {why}" for s, nb, why in self.timed_out]
         lines += [f"  missing    {s}/{nb}: not submitted, scored 0" for s, nb in self.missing]
+        lines += [f"  refused    {s}/{path}: {why} (left out; the rest was graded)" for s, path, why in self.refused]
         lines += [f"  review     {s}/{nb}: {why}" for s, nb, why in self.review]
         if self.unsandboxed:
             lines.append(f"  WARNING    student code ran UNSANDBOXED: {self.unsandboxed} (docs/sandbox.md)")
@@ -152,11 +157,12 @@ def ensure_assignment(course: Course) -> None:
     marker.write_text(current)
 
 
-def submitted_students(course: Course) -> list[str]:
-    folder = course.root / course.coursedir.submitted_directory
-    if not folder.is_dir():
-        return []
-    return sorted(p.name for p in folder.iterdir() if (p / ASSIGNMENT).is_dir())
+def submitted_notebook_count(course: Course, student: str) -> int:
+    try:
+        with os.scandir(st.submitted_folder(course, student)) as it:
+            return sum(1 for e in it if e.name.endswith(".ipynb"))
+    except OSError:
+        return 0
 
 
 def grading_logger(course: Course) -> logging.Logger:
@@ -173,8 +179,13 @@ def grading_logger(course: Course) -> logging.Logger:
 
 def make_converter(course: Course) -> Autograde:
     """nbgrader's Autograde converter, configured exactly as `nbgrader autograde` would be."""
+    from nbgrader.coursedir import CourseDirectory
+
     config = load_config(str(course.root))
-    converter = Autograde(coursedir=course.coursedir, config=config)
+    # nbgrader reads submissions from the staging folder (lrcourse.inputs), never from submitted/
+    coursedir = CourseDirectory(config=config)
+    coursedir.submitted_directory = STAGING_DIR
+    converter = Autograde(coursedir=coursedir, config=config)
     converter.force = True
     converter.log = grading_logger(course)
     # what BaseConverter.start() sets up before it converts
@@ -194,21 +205,52 @@ class Grader:
         self.open_notebooks: dict[str, int] = {}
 
     # -- coordinator steps -------------------------------------------------------------
+    def staged(self, student: str) -> Path:
+        return self.course.root / STAGING_DIR / student / ASSIGNMENT
+
+    def unstage(self, student: str) -> None:
+        shutil.rmtree(self.course.root / STAGING_DIR / student, ignore_errors=True)
+
     def prepare(self, student: str) -> list[Path]:
-        """nbgrader's per-student setup; returns the notebooks to grade."""
+        """Stage the submission's plain-data files (lrcourse.inputs), then nbgrader's per-student
+        setup on the staged copy; returns the notebooks to grade."""
         conv = self.converter
-        folder = self.course.step_dir("submitted", student)
-        conv.notebooks = sorted(str(p) for p in folder.glob("*.ipynb"))
-        conv.init_destination(ASSIGNMENT, student)
-        known = set(self.course.notebooks())
-        for name in sorted(known - {Path(p).stem for p in conv.notebooks}):
-            self.store.record(student, name, st.MISSING, "not submitted")
-            self.report.missing.append((student, name))
-        if not set(Path(p).stem for p in conv.notebooks) & known:
-            self._student_level_zero(student)
+        known = self.course.notebooks()
+        problem = inputs.student_id_problem(student)
+        if problem:
+            for name in known:
+                self.fail(student, name, problem)
             return []
-        conv.init_assignment(ASSIGNMENT, student)
-        return [Path(p) for p in conv.notebooks]
+        self.unstage(student)
+        submitted = st.submitted_folder(self.course, student)
+        staged = inputs.stage(submitted, self.staged(student), stop=submitted.parent)
+        if staged.folder_problem:
+            for name in known:
+                self.fail(student, name, staged.folder_problem)
+            return []
+        refused_notebooks = {}
+        for rel, why in staged.refused.items():
+            if "/" not in rel and rel.endswith(".ipynb") and rel[:-6] in known:
+                refused_notebooks[rel[:-6]] = f"the notebook file is refused: {why}"
+            else:
+                self.store.refuse(student, rel, why)
+                self.report.refused.append((student, rel, why))
+        conv.notebooks = sorted(str(self.staged(student) / name) for name in staged.notebooks)
+        conv.init_destination(ASSIGNMENT, student)
+        present = {Path(p).stem for p in conv.notebooks}
+        for name in known:
+            if name not in present and name not in refused_notebooks:
+                self.store.record(student, name, st.MISSING, "not submitted")
+                self.report.missing.append((student, name))
+        if not present & set(known):
+            self._student_level_zero(student)
+            notebooks = []
+        else:
+            conv.init_assignment(ASSIGNMENT, student)
+            notebooks = [Path(p) for p in conv.notebooks]
+        for name, why in refused_notebooks.items():
+            self.fail(student, name, why)
+        return notebooks
 
     def _student_level_zero(self, student: str) -> None:
         """No notebook of the assignment at all: every notebook is missing and scores 0."""
@@ -275,7 +317,7 @@ class Grader:
         if not release.is_file():
             return []
         try:
-            return review_flags(self.course.step_dir("submitted", student) / out.name, read(release), out)
+            return review_flags(self.staged(student) / out.name, read(release), out)
         except Exception as err:  # noqa: BLE001 - a flagging problem must not lose the grade
             return [f"could not check for tampering: {type(err).__name__}: {err}"]
 
@@ -309,6 +351,7 @@ class Grader:
                 if not self.open_notebooks[student]:
                     self.converter.set_permissions(ASSIGNMENT, student)
                     self.store.finish(student)
+                    self.unstage(student)
 
     def run(self, students: dict[str, str], ahead: int) -> None:
         """Grade `students` ({student: fingerprint of what is graded}), `ahead` notebooks in flight."""
@@ -324,6 +367,7 @@ class Grader:
                 self.sanitize(student, path)
             if not self.open_notebooks.get(student):
                 self.store.finish(student)
+                self.unstage(student)
             self.drain(ahead)
         self.drain(0)
 
@@ -359,17 +403,20 @@ def grade(*, root: str | None = None, workers: int | None = None, force: bool = 
     course = Course.here(root)
     ensure_assignment(course)
     store = st.StatusStore(course)
-    everyone = submitted_students(course)
+    everyone = st.submitted_students(course)
     chosen = [s for s in everyone if not students or s in students]
     report = GradeReport()
     todo: dict[str, str] = {}
     for student in chosen:
-        current = st.fingerprint(course, student)
+        try:
+            current = st.fingerprint(course, student)
+        except Exception as err:  # noqa: BLE001 - never up to date; grading reports what is wrong
+            current = f"no fingerprint: {type(err).__name__}: {err}"[:200]
         if not force and store.up_to_date(student, current):
             report.skipped.append(student)
         else:
             todo[student] = current
-    total = sum(len(list(course.step_dir("submitted", s).glob("*.ipynb"))) for s in todo)
+    total = sum(submitted_notebook_count(course, s) for s in todo)
     workers = workers or os.cpu_count() or 1
     report.unsandboxed = sandbox_warning(course) if todo else None
     if report.unsandboxed:
@@ -377,6 +424,7 @@ def grade(*, root: str | None = None, workers: int | None = None, force: bool = 
               f"{report.unsandboxed} (see docs/sandbox.md)", file=sys.stderr, flush=True)
     pool = DaskPool(scheduler) if scheduler else LocalPool(workers)
     bar = tqdm(total=total, unit="nb", desc="grading", file=sys.stderr, disable=not progress or not total)
+    shutil.rmtree(course.root / STAGING_DIR, ignore_errors=True)
     try:
         with warnings.catch_warnings():
             # nbgrader's gradebook code triggers SQLAlchemy autoflush notices (SAWarning) on
@@ -386,6 +434,7 @@ def grade(*, root: str | None = None, workers: int | None = None, force: bool = 
     finally:
         bar.close()
         pool.close()
+        shutil.rmtree(course.root / STAGING_DIR, ignore_errors=True)
         for handler in logging.getLogger("lrcourse.grade").handlers:
             handler.close()
     report.seconds = time.perf_counter() - start

@@ -17,8 +17,10 @@ import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
-from .course import Course
+from . import inputs
+from .course import ASSIGNMENT, Course
 
 STATUS_FILE = "grading_status.json"
 
@@ -47,18 +49,30 @@ class StudentStatus:
     fingerprint: str
     complete: bool = False
     notebooks: dict[str, NotebookStatus] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)  # files left out of grading: why
+
+
+def submitted_folder(course: Course, student: str) -> Path:
+    """submitted/<student>/<assignment>, links not resolved (Course.step_dir resolves them)."""
+    return course.root / course.coursedir.submitted_directory / student / ASSIGNMENT
+
+
+def submitted_students(course: Course) -> list[str]:
+    """Every folder submitted/<student>/ with an assignment folder (or a link where one should be:
+    grading refuses it with the reason)."""
+    folder = course.root / course.coursedir.submitted_directory
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if os.path.lexists(p / ASSIGNMENT))
 
 
 def fingerprint(course: Course, student: str) -> str:
-    """A hash of everything a student's grade depends on."""
+    """A hash of everything a student's grade depends on: the config, the source notebooks and
+    the submitted folder, read in chunks and capped, links never followed (lrcourse.inputs)."""
     h = hashlib.sha256()
-    submitted = course.step_dir("submitted", student)
-    inputs = [("config", course.root / "nbgrader_config.py")]
-    inputs += [("source", p) for p in sorted(course.step_dir("source").glob("*.ipynb"))]
-    inputs += [("submitted", p) for p in sorted(submitted.rglob("*")) if p.is_file()]
-    for kind, path in inputs:
-        h.update(f"{kind}:{path.name}:{path.stat().st_size}\n".encode())
-        h.update(path.read_bytes())
+    inputs.fingerprint_paths(h, [("config", course.root / "nbgrader_config.py")] + [
+        ("source", p) for p in sorted(course.step_dir("source").glob("*.ipynb"))])
+    inputs.digest(h, submitted_folder(course, student))
     return h.hexdigest()
 
 
@@ -72,7 +86,7 @@ class StatusStore:
             for student, s in raw.get("students", {}).items():
                 self.students[student] = StudentStatus(
                     s["fingerprint"], s["complete"],
-                    {nb: NotebookStatus(**v) for nb, v in s["notebooks"].items()})
+                    {nb: NotebookStatus(**v) for nb, v in s["notebooks"].items()}, s.get("refused", {}))
 
     def save(self) -> None:
         data = {"students": {k: asdict(v) for k, v in sorted(self.students.items())}}
@@ -94,6 +108,15 @@ class StatusStore:
                review: list[str] | None = None) -> None:
         self.students[student].notebooks[notebook] = NotebookStatus(state, reason, review or [])
 
+    def refuse(self, student: str, path: str, reason: str) -> None:
+        """A submitted file left out of grading (lrcourse.inputs); the grade itself stays valid."""
+        self.students[student].refused[path] = reason
+
+    def warnings(self, student: str) -> list[str]:
+        """The files of this student that grading left out, and why."""
+        s = self.students.get(student)
+        return [f"refused {path}: {why}" for path, why in sorted(s.refused.items())] if s else []
+
     def review(self, student: str) -> list[str]:
         """Why a grader should look at this student's notebooks (possible tampering)."""
         s = self.students.get(student)
@@ -112,7 +135,7 @@ class StatusStore:
             return {"*": "not graded by `lrcourse grade`"}
         if not s.complete:
             return {"*": "grading was interrupted: run `lrcourse grade` again"}
-        if (self.course.step_dir("submitted", student)).is_dir() and s.fingerprint != fingerprint(
+        if os.path.lexists(submitted_folder(self.course, student)) and s.fingerprint != fingerprint(
                 self.course, student):
             return {"*": "the submission or the tests changed since it was graded: run `lrcourse grade`"}
         return {nb: f"{st.state}: {st.reason}".rstrip(": ") for nb, st in s.notebooks.items() if not st.valid}
