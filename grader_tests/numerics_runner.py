@@ -1,6 +1,6 @@
 """Score every scenario of the course in one Python process, as nbgrader would score it.
 
-    python grader_tests/numerics_runner.py --out scores.json [--perturb MODE] STEM [STEM ...]
+    python grader_tests/numerics_runner.py --out scores.json [--perturb MODE[,MODE]] STEM [STEM ...]
 
 The numerics matrix (test_numerics.py) runs this script once per BLAS configuration
 (OPENBLAS_CORETYPE, thread count: set in its environment, read when numpy loads) and once
@@ -35,8 +35,14 @@ os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def perturb(mode: str) -> None:
-    """Move every fitted model's numbers as `mode` says (see the module docstring)."""
+def perturb(modes: str) -> None:
+    """Move every fitted model's numbers as each comma-separated mode says (module docstring)."""
+    for mode in modes.split(","):
+        perturb_one(mode.strip())
+
+
+def perturb_one(mode: str) -> None:
+    """Move every fitted model's numbers as `mode` says."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
     from statsmodels.discrete.discrete_model import Logit

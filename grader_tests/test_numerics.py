@@ -2,8 +2,8 @@
 
 Every scenario (the blank release, each correct approach, each mistake) is scored under
 several BLAS configurations (OpenBLAS core types, one and two threads) and under
-perturbations of every fitted model (coefficients moved by a relative 1e-12, predicted
-probabilities moved by 4 ulps, both directions). Each run is numerics_runner.py in its
+perturbations of every fitted model (coefficients moved by a relative 1e-12 and predicted
+probabilities by 4 ulps, in both directions). Each run is numerics_runner.py in its
 own process; a test proves its scores equal real `nbgrader autograde` scores.
 """
 
@@ -23,14 +23,19 @@ pytestmark = pytest.mark.slow  # not in the fast lane: a dozen gradings of every
 
 # OpenBLAS kernels this matrix may force, with the CPU flags each one needs (SSE3 is "pni").
 CORE_TYPES = {"Prescott": {"pni"}, "Nehalem": {"sse4_2"}, "Sandybridge": {"avx"}, "Haswell": {"avx2", "fma"}}
+# The default kernel (Haswell on this course's machines) with one thread is what grading
+# runs (one BLAS thread per kernel): the reference every other run is compared with.
 BLAS_CONFIGS = {
     "default-1-thread": ("", 1),
-    "default-2-threads": ("", 2),
-    "Prescott-1-thread": ("Prescott", 1),
-    "Nehalem-2-threads": ("Nehalem", 2),
-    "Sandybridge-1-thread": ("Sandybridge", 1),
+    "Prescott-2-threads": ("Prescott", 2),
+    "Nehalem-1-thread": ("Nehalem", 1),
+    "Sandybridge-2-threads": ("Sandybridge", 2),
 }
-PERTURBATIONS = ["coef+1e-12", "coef-1e-12", "proba+4", "proba-4"]
+# What OpenBLAS (threadpoolctl) calls the kernel a core type selects.
+KERNEL_NAMES = {"Prescott": {"prescott", "katmai"}}
+# Each run moves every fitted model both ways at once: coefficients by a relative 1e-12,
+# then predicted probabilities by 4 ulps, up in one run and down in the other.
+PERTURBATIONS = ["coef+1e-12,proba+4", "coef-1e-12,proba-4"]
 REFERENCE = "default-1-thread"
 
 
@@ -120,7 +125,7 @@ def test_every_scenario_keeps_its_grade_under_blas_configuration(matrix, config)
     assert openblas, f"no OpenBLAS under {config}: {result['blas']}"
     for lib in openblas:
         assert lib["num_threads"] == threads, f"{config} ran {lib}"
-        assert not core or lib["architecture"].lower() == core.lower(), f"{config} ran {lib}"
+        assert not core or lib["architecture"].lower() in KERNEL_NAMES.get(core, {core.lower()}), f"{config} ran {lib}"
     found = problems(result["scores"])
     assert not found, f"under {config}:\n" + "\n".join(found) + "\n" + json.dumps(result["why"])[:3000]
     assert result["scores"] == matrix[REFERENCE]["scores"]
