@@ -68,6 +68,27 @@ def autograded_cells(stem: str) -> dict[str, float]:
     }
 
 
+def scenario_problems(stem: str, scores: dict[str, float], loses: tuple[str, ...] | None) -> list[str]:
+    """How one notebook's autograded scores break its promise. `loses=None`: the blank release,
+    zero on every test cell; else a scenario: below full marks on each cell in `loses` and full
+    marks on every other cell (a correct approach loses nothing)."""
+    cells = autograded_cells(stem)
+    if set(scores) != set(cells):
+        return [f"scored test cells {sorted(scores)}, expected {sorted(cells)}"]
+    found = []
+    for cell, points in cells.items():
+        if loses is None:
+            broken = scores[cell] != 0
+        elif cell in loses:
+            broken = scores[cell] >= points
+        else:
+            broken = scores[cell] != points
+        if broken:
+            kept = loses is not None and cell in loses
+            found.append(f"{cell} scored {scores[cell]} of {points}" + (" (should lose points)" if kept else ""))
+    return found
+
+
 def scratch_course(folder: Path, stems: list[str]) -> Course:
     """A minimal copy of the course (config, given source and release notebooks) in `folder`."""
     folder.mkdir(parents=True, exist_ok=True)

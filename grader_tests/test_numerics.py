@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import BLANK, EXERCISES, FAST_GRADING, autograded_cells, run_scores
+from conftest import BLANK, EXERCISES, FAST_GRADING, run_scores, scenario_problems
 
 from lrcourse.scenarios import scenarios_for
 
@@ -87,18 +87,11 @@ def problems(scores: dict[str, dict[str, dict[str, float]]]) -> list[str]:
     """Where a run's scores break the scenarios' promises: blank zero, correct full, mistakes exact."""
     found = []
     for stem in scores:
-        cells = autograded_cells(stem)
-        expected = {BLANK: {c: 0.0 for c in cells}}
-        for s in scenarios_for(stem):
-            expected[s.name] = {c: (None if c in s.loses else p) for c, p in cells.items()}
-        for student, want in expected.items():
-            got = scores.get(stem, {}).get(student)
-            if got is None or set(got) != set(want):
-                found.append(f"{stem}/{student}: not scored, or other test cells")
-                continue
-            for cell, points in want.items():
-                if (points is None and got[cell] >= cells[cell]) or (points is not None and got[cell] != points):
-                    found.append(f"{stem}/{student}: {cell} scored {got[cell]} of {cells[cell]}")
+        promises = {BLANK: None, **{s.name: s.loses for s in scenarios_for(stem)}}
+        for student, loses in promises.items():
+            got = scores[stem].get(student)
+            broken = ["not scored"] if got is None else scenario_problems(stem, got, loses)
+            found += [f"{stem}/{student}: {p}" for p in broken]
     return found
 
 
