@@ -49,6 +49,17 @@ c.Execute.interrupt_on_timeout = True
 c.Execute.record_timing = False
 
 # --- Autograding
+# Tests are judged in a kernel where no student code has run (lrcourse.verify, docs/sandbox.md):
+# nbgrader's Execute is replaced by VerifiedExecute; the rest is nbgrader's own list.
+c.Autograde.autograde_preprocessors = [
+    "lrcourse.verify.VerifiedExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 # Students are created on first autograde (ids are the submitted/ folder names).
 c.Autograde.create_student = True
 # A student who deleted a test or read-only cell gets it back from the source

@@ -87,7 +87,7 @@ log_odds = (
 deploy_data['failed'] = rng.binomial(1, expit(log_odds))
 ### END SOLUTION
 
-# %% lrc="tests ex1_data_tests 1"
+# %% lrc="tests ex1_data_tests 1" reads="deploy_data"
 # Checks deploy_data: a 500-row DataFrame with the chapter's columns and values.
 assert isinstance(deploy_data, pd.DataFrame), "deploy_data should be a pandas DataFrame"
 assert len(deploy_data) == 500, f"deploy_data should have 500 rows (n = 500), not {len(deploy_data)}"
@@ -98,31 +98,6 @@ assert set(deploy_data.columns) == _expected_cols, (
 assert set(np.unique(np.asarray(deploy_data['failed'], dtype=float))) <= {0.0, 1.0}, (
     "failed should hold 0/1 outcomes drawn with rng.binomial")
 ### BEGIN HIDDEN TESTS
-# Guard (docs/authoring.md, "Hardened checks"): the tools of this check are Python's and numpy's own.
-import builtins as _bi
-import numpy as _np
-
-
-def _lrc_replaced(module, names):
-    """The names of `module` that no longer hold its own compiled function (replaced by notebook code)."""
-    bad = []
-    for name in names:
-        f = getattr(module, name, None)
-        impl = getattr(f, '_implementation', None)  # numpy's dispatchers wrap numpy's own Python code
-        home = getattr(getattr(impl, '__code__', None), 'co_filename', _np.__file__)
-        if (hasattr(f, '__code__') or type(f).__flags__ & 512 or getattr(f, '__name__', None) not in (name, {'abs': 'absolute'}.get(name))
-                or (type(f) is type and f.__flags__ & 512) or not home.startswith(_np.__file__[:-11])):
-            bad.append(f'{module.__name__}.{name}')
-    return bad
-
-
-_ns = (lambda: 0).__globals__  # the notebook's namespace, reached without trusting any name
-_tampered = _lrc_replaced(_bi, ('len', 'isinstance', 'set')) + _lrc_replaced(_np, ('asarray', 'allclose', 'unique'))
-_tampered += [f'{n} (redefined in the notebook)' for n in ('len', 'isinstance', 'set') + ('np',)
-              if n in _ns and callable(_ns[n]) and _ns[n] is not getattr(_bi, n, _np)]
-if _tampered:
-    _bi.print('LRCOURSE-TAMPER:', ', '.join(_tampered))
-assert not _tampered, "this check cannot run: the notebook replaced functions it relies on (flagged for review)"
 _sums = np.asarray(deploy_data[['files_changed', 'hours_since_last_deploy', 'is_friday',
                                 'test_coverage_pct', 'failed']].sum(), dtype=float)
 _REF_SUMS = [19974.0, 12255.1, 106.0, 36878.6, 139.0]  # ref: deploy_data[['files_changed', 'hours_since_last_deploy', 'is_friday', 'test_coverage_pct', 'failed']].sum().tolist()
@@ -178,7 +153,7 @@ model = sm.Logit(y, X).fit(disp=False)
 coef_files = float(model.params['files_changed'])
 ### END SOLUTION
 
-# %% lrc="tests ex1_model_tests 1.5"
+# %% lrc="tests ex1_model_tests 1.5" reads="coef_files model"
 # Checks model and coef_files: a fitted model and its files_changed coefficient.
 assert 'model' in dir(), "define the fitted model as `model`"
 _coef = np.asarray(coef_files, dtype=float).reshape(-1)
@@ -186,31 +161,6 @@ assert _coef.size == 1, "coef_files should be a single number, not an array of s
 assert np.isfinite(_coef[0]), "coef_files should be a finite number"
 assert _coef[0] > 0, "more files changed should raise the log-odds of failure: check the sign"
 ### BEGIN HIDDEN TESTS
-# Guard (docs/authoring.md, "Hardened checks"): the tools of this check are Python's and numpy's own.
-import builtins as _bi
-import numpy as _np
-
-
-def _lrc_replaced(module, names):
-    """The names of `module` that no longer hold its own compiled function (replaced by notebook code)."""
-    bad = []
-    for name in names:
-        f = getattr(module, name, None)
-        impl = getattr(f, '_implementation', None)  # numpy's dispatchers wrap numpy's own Python code
-        home = getattr(getattr(impl, '__code__', None), 'co_filename', _np.__file__)
-        if (hasattr(f, '__code__') or type(f).__flags__ & 512 or getattr(f, '__name__', None) not in (name, {'abs': 'absolute'}.get(name))
-                or (type(f) is type and f.__flags__ & 512) or not home.startswith(_np.__file__[:-11])):
-            bad.append(f'{module.__name__}.{name}')
-    return bad
-
-
-_ns = (lambda: 0).__globals__  # the notebook's namespace, reached without trusting any name
-_tampered = _lrc_replaced(_bi, ('abs', 'dir')) + _lrc_replaced(_np, ('asarray', 'isfinite'))
-_tampered += [f'{n} (redefined in the notebook)' for n in ('abs', 'dir') + ('np',)
-              if n in _ns and callable(_ns[n]) and _ns[n] is not getattr(_bi, n, _np)]
-if _tampered:
-    _bi.print('LRCOURSE-TAMPER:', ', '.join(_tampered))
-assert not _tampered, "this check cannot run: the notebook replaced functions it relies on (flagged for review)"
 _REF_COEF = 0.05254221572507427  # ref: float(model.params['files_changed'])
 assert abs(_coef[0] - _REF_COEF) <= 0.0005, (
     "coef_files is not the coefficient of an unregularised fit on all 500 rows")
@@ -241,7 +191,7 @@ grid_X['files_changed'] = files_grid
 p_fail = np.asarray(model.predict(sm.add_constant(grid_X, has_constant='add')))
 ### END SOLUTION
 
-# %% lrc="tests ex1_curve_tests 1"
+# %% lrc="tests ex1_curve_tests 1" reads="files_grid p_fail"
 # Checks the form of files_grid and p_fail (range, length, probabilities).
 _grid = np.asarray(files_grid, dtype=float)
 _p = np.asarray(p_fail, dtype=float)
@@ -254,62 +204,12 @@ assert _p.shape == _grid.shape, "p_fail should have one value per grid point"
 assert np.all((_p > 0) & (_p < 1)), (
     "p_fail should hold probabilities strictly between 0 and 1 (not class labels)")
 ### BEGIN HIDDEN TESTS
-# Guard (docs/authoring.md, "Hardened checks"): the tools of this check are Python's and numpy's own.
-import builtins as _bi
-import numpy as _np
-
-
-def _lrc_replaced(module, names):
-    """The names of `module` that no longer hold its own compiled function (replaced by notebook code)."""
-    bad = []
-    for name in names:
-        f = getattr(module, name, None)
-        impl = getattr(f, '_implementation', None)  # numpy's dispatchers wrap numpy's own Python code
-        home = getattr(getattr(impl, '__code__', None), 'co_filename', _np.__file__)
-        if (hasattr(f, '__code__') or type(f).__flags__ & 512 or getattr(f, '__name__', None) not in (name, {'abs': 'absolute'}.get(name))
-                or (type(f) is type and f.__flags__ & 512) or not home.startswith(_np.__file__[:-11])):
-            bad.append(f'{module.__name__}.{name}')
-    return bad
-
-
-_ns = (lambda: 0).__globals__  # the notebook's namespace, reached without trusting any name
-_tampered = _lrc_replaced(_bi, ('abs',)) + _lrc_replaced(_np, ('asarray', 'all', 'diff'))
-_tampered += [f'{n} (redefined in the notebook)' for n in ('abs',) + ('np',)
-              if n in _ns and callable(_ns[n]) and _ns[n] is not getattr(_bi, n, _np)]
-if _tampered:
-    _bi.print('LRCOURSE-TAMPER:', ', '.join(_tampered))
-assert not _tampered, "this check cannot run: the notebook replaced functions it relies on (flagged for review)"
 ### END HIDDEN TESTS
 
 
-# %% lrc="tests ex1_curve_tests_shape 2"
+# %% lrc="tests ex1_curve_tests_shape 2" reads="files_grid p_fail"
 # Checks the curve's shape: P(failure) from the fitted model, others at their means.
 ### BEGIN HIDDEN TESTS
-# Guard (docs/authoring.md, "Hardened checks"): the tools of this check are Python's and numpy's own.
-import builtins as _bi
-import numpy as _np
-
-
-def _lrc_replaced(module, names):
-    """The names of `module` that no longer hold its own compiled function (replaced by notebook code)."""
-    bad = []
-    for name in names:
-        f = getattr(module, name, None)
-        impl = getattr(f, '_implementation', None)  # numpy's dispatchers wrap numpy's own Python code
-        home = getattr(getattr(impl, '__code__', None), 'co_filename', _np.__file__)
-        if (hasattr(f, '__code__') or type(f).__flags__ & 512 or getattr(f, '__name__', None) not in (name, {'abs': 'absolute'}.get(name))
-                or (type(f) is type and f.__flags__ & 512) or not home.startswith(_np.__file__[:-11])):
-            bad.append(f'{module.__name__}.{name}')
-    return bad
-
-
-_ns = (lambda: 0).__globals__  # the notebook's namespace, reached without trusting any name
-_tampered = _lrc_replaced(_bi, ('abs',)) + _lrc_replaced(_np, ('asarray', 'all', 'diff', 'log', 'polyfit', 'max', 'abs', 'exp', 'dot', 'polyval'))
-_tampered += [f'{n} (redefined in the notebook)' for n in ('abs',) + ('np',)
-              if n in _ns and callable(_ns[n]) and _ns[n] is not getattr(_bi, n, _np)]
-if _tampered:
-    _bi.print('LRCOURSE-TAMPER:', ', '.join(_tampered))
-assert not _tampered, "this check cannot run: the notebook replaced functions it relies on (flagged for review)"
 _grid = np.asarray(files_grid, dtype=float).reshape(-1)
 _p = np.asarray(p_fail, dtype=float).reshape(-1)
 assert _p.shape == _grid.shape and _grid.size >= 2, "p_fail and files_grid do not match"
@@ -354,7 +254,7 @@ ax.legend()
 plt.show()
 ### END SOLUTION
 
-# %% lrc="tests ex1_plot_tests 1.5"
+# %% lrc="tests ex1_plot_tests 1.5" reads="fig files_grid p_fail"
 # Checks fig: a Figure with labelled axes that draws the curve and a straight line.
 import matplotlib.figure
 
@@ -364,31 +264,6 @@ assert _axes, "fig has no line plots: draw p_fail against files_grid with ax.plo
 assert any(a.get_xlabel().strip() and a.get_ylabel().strip() for a in _axes), (
     "label both axes of the plot (ax.set_xlabel, ax.set_ylabel)")
 ### BEGIN HIDDEN TESTS
-# Guard (docs/authoring.md, "Hardened checks"): the tools of this check are Python's and numpy's own.
-import builtins as _bi
-import numpy as _np
-
-
-def _lrc_replaced(module, names):
-    """The names of `module` that no longer hold its own compiled function (replaced by notebook code)."""
-    bad = []
-    for name in names:
-        f = getattr(module, name, None)
-        impl = getattr(f, '_implementation', None)  # numpy's dispatchers wrap numpy's own Python code
-        home = getattr(getattr(impl, '__code__', None), 'co_filename', _np.__file__)
-        if (hasattr(f, '__code__') or type(f).__flags__ & 512 or getattr(f, '__name__', None) not in (name, {'abs': 'absolute'}.get(name))
-                or (type(f) is type and f.__flags__ & 512) or not home.startswith(_np.__file__[:-11])):
-            bad.append(f'{module.__name__}.{name}')
-    return bad
-
-
-_ns = (lambda: 0).__globals__  # the notebook's namespace, reached without trusting any name
-_tampered = _lrc_replaced(_bi, ('isinstance', 'any', 'max')) + _lrc_replaced(_np, ('asarray', 'allclose', 'isfinite', 'ptp', 'polyfit', 'max', 'abs'))
-_tampered += [f'{n} (redefined in the notebook)' for n in ('isinstance', 'any', 'max') + ('np',)
-              if n in _ns and callable(_ns[n]) and _ns[n] is not getattr(_bi, n, _np)]
-if _tampered:
-    _bi.print('LRCOURSE-TAMPER:', ', '.join(_tampered))
-assert not _tampered, "this check cannot run: the notebook replaced functions it relies on (flagged for review)"
 _grid = np.asarray(files_grid, dtype=float).reshape(-1)
 _p = np.asarray(p_fail, dtype=float).reshape(-1)
 
@@ -439,37 +314,12 @@ files_at_half = float(-log_odds_without_files / params['files_changed'])
 print(f"P(failure) reaches 0.5 at about {files_at_half:.1f} files changed")
 ### END SOLUTION
 
-# %% lrc="tests ex1_crossing_tests 1"
+# %% lrc="tests ex1_crossing_tests 1" reads="files_at_half"
 # Checks files_at_half: one number inside the data's range (hidden: where the fitted curve is 0.5).
 _half = np.asarray(files_at_half, dtype=float).reshape(-1)
 assert _half.size == 1 and np.isfinite(_half[0]), "files_at_half should be a single finite number"
 assert 1 <= _half[0] <= 79, "files_at_half should lie inside the data's range [1, 79]"
 ### BEGIN HIDDEN TESTS
-# Guard (docs/authoring.md, "Hardened checks"): the tools of this check are Python's and numpy's own.
-import builtins as _bi
-import numpy as _np
-
-
-def _lrc_replaced(module, names):
-    """The names of `module` that no longer hold its own compiled function (replaced by notebook code)."""
-    bad = []
-    for name in names:
-        f = getattr(module, name, None)
-        impl = getattr(f, '_implementation', None)  # numpy's dispatchers wrap numpy's own Python code
-        home = getattr(getattr(impl, '__code__', None), 'co_filename', _np.__file__)
-        if (hasattr(f, '__code__') or type(f).__flags__ & 512 or getattr(f, '__name__', None) not in (name, {'abs': 'absolute'}.get(name))
-                or (type(f) is type and f.__flags__ & 512) or not home.startswith(_np.__file__[:-11])):
-            bad.append(f'{module.__name__}.{name}')
-    return bad
-
-
-_ns = (lambda: 0).__globals__  # the notebook's namespace, reached without trusting any name
-_tampered = _lrc_replaced(_bi, ('abs',)) + _lrc_replaced(_np, ('asarray', 'isfinite'))
-_tampered += [f'{n} (redefined in the notebook)' for n in ('abs',) + ('np',)
-              if n in _ns and callable(_ns[n]) and _ns[n] is not getattr(_bi, n, _np)]
-if _tampered:
-    _bi.print('LRCOURSE-TAMPER:', ', '.join(_tampered))
-assert not _tampered, "this check cannot run: the notebook replaced functions it relies on (flagged for review)"
 _REF_HALF = 67.03061678717057  # ref: files_at_half
 assert abs(_half[0] - _REF_HALF) <= 0.5, "files_at_half is not where the fitted curve reaches 0.5"
 ### END HIDDEN TESTS

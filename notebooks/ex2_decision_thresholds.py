@@ -148,7 +148,7 @@ print(f"Best F1 = {best_f1:.3f} at threshold {best_threshold:.3f} "
 print(f1_table.sort_values('F1', ascending=False).head(5).round(3).to_string(index=False))
 ### END SOLUTION
 
-# %% lrc="tests ex2_best_f1_tests 1"
+# %% lrc="tests ex2_best_f1_tests 1" reads="best_f1 best_threshold"
 # Checks best_threshold and best_f1: numbers, and best_f1 is the F1 of best_threshold under p >= threshold.
 _t = np.asarray(best_threshold, dtype=float).reshape(-1)
 _f1 = np.asarray(best_f1, dtype=float).reshape(-1)
@@ -165,7 +165,7 @@ assert abs(_f1[0] - _own_f1) <= 0.001, (
     f"best_f1 is not the test-set F1 of best_threshold under p >= threshold (that is {_own_f1:.4f}): "
     "classify as failure when y_prob >= threshold, and compute F1 on y_test")
 
-# %% lrc="tests ex2_best_f1_tests_optimum 2"
+# %% lrc="tests ex2_best_f1_tests_optimum 2" reads="best_f1 best_threshold"
 # Checks that best_threshold reaches the largest F1 on the test set (p >= threshold).
 _t = float(np.asarray(best_threshold, dtype=float).reshape(-1)[0])
 _pred = _TEST_PROB >= _t - 1e-9  # p >= threshold; the 1e-9 absorbs last-digit differences
@@ -231,7 +231,7 @@ print(f"Recall >= 0.90 with the best precision: threshold {recall90_threshold:.3
       f"precision {recall90_precision:.3f}, recall {recall90_recall:.3f}")
 ### END SOLUTION
 
-# %% lrc="tests ex2_recall90_tests 1"
+# %% lrc="tests ex2_recall90_tests 1" reads="recall90_precision recall90_recall recall90_threshold"
 # Checks recall90_threshold/precision/recall: numbers, recall >= 0.90, and the reported values are the threshold's own.
 _vals = {}
 for _name in ['recall90_threshold', 'recall90_precision', 'recall90_recall']:
@@ -253,7 +253,7 @@ assert abs(_vals['recall90_precision'] - _own_precision) <= 0.001, (
     f"recall90_precision is not the test-set precision of recall90_threshold under p >= threshold "
     f"(that is {_own_precision:.4f})")
 
-# %% lrc="tests ex2_recall90_tests_optimum 2"
+# %% lrc="tests ex2_recall90_tests_optimum 2" reads="recall90_precision recall90_recall recall90_threshold"
 # Checks that recall90_threshold keeps precision highest among thresholds with test-set recall >= 0.90.
 _t = float(np.asarray(recall90_threshold, dtype=float).reshape(-1)[0])
 _pred = _TEST_PROB >= _t - 1e-9  # p >= threshold; the 1e-9 absorbs last-digit differences
@@ -327,7 +327,7 @@ ax.legend()
 plt.show()
 ### END SOLUTION
 
-# %% lrc="tests ex2_sacrifice_tests 1"
+# %% lrc="tests ex2_sacrifice_tests 1" reads="precision_drop"
 # Checks precision_drop: one positive fraction (hidden: equal to the reference drop within 0.001).
 _drop = np.asarray(precision_drop, dtype=float).reshape(-1)
 assert _drop.size == 1 and np.isfinite(_drop[0]), "precision_drop should be a single finite number"

@@ -101,7 +101,7 @@ print(f"{len(successes)} successes + {k} failures = {len(imbalanced_data)} rows,
       f"failure rate {imbalanced_data['failed'].mean():.1%}")
 ### END SOLUTION
 
-# %% lrc="tests ex3_downsample_tests 1.5"
+# %% lrc="tests ex3_downsample_tests 1.5" reads="imbalanced_data"
 # Checks imbalanced_data: every success, k failures, rows unchanged from deploy_data, no repeats, original order.
 assert isinstance(imbalanced_data, pd.DataFrame), "imbalanced_data should be a pandas DataFrame"
 _missing = [c for c in _CHAPTER_DATA.columns if c not in imbalanced_data.columns]
@@ -126,7 +126,7 @@ assert _labels_known and np.array_equal(
 assert imbalanced_data.index.is_monotonic_increasing, (
     "keep the rows in their original order: call .sort_index() after combining them")
 
-# %% lrc="tests ex3_downsample_tests_rows 1"
+# %% lrc="tests ex3_downsample_tests_rows 1" reads="imbalanced_data"
 # Checks that imbalanced_data holds the failures drawn by failures.sample(n=k, random_state=42).
 _is_failure = np.asarray(imbalanced_data['failed'], dtype=float).reshape(-1) == 1
 _files = sorted(np.asarray(imbalanced_data['files_changed'], dtype=float)[_is_failure].tolist())
@@ -227,7 +227,7 @@ plt.tight_layout()
 plt.show()
 ### END SOLUTION
 
-# %% lrc="tests ex3_fit_tests_split 1"
+# %% lrc="tests ex3_fit_tests_split 1" reads="X_test X_train y_test y_train"
 # Checks the split: 30% of imbalanced_data's rows in the test set, four features, stratified on failed.
 _Xtr = np.asarray(X_train, dtype=float)
 _Xte = np.asarray(X_test, dtype=float)
@@ -250,7 +250,7 @@ assert np.allclose(sorted(_Xte.sum(axis=0).tolist()), _REF_TEST_SUMS, rtol=0, at
     "random_state=42) of imbalanced_data")
 ### END HIDDEN TESTS
 
-# %% lrc="tests ex3_fit_tests_models 1"
+# %% lrc="tests ex3_fit_tests_models 1" reads="clf_balanced clf_standard"
 # Checks clf_standard and clf_balanced: fitted logistic regressions on four features, class weights as asked.
 from sklearn.linear_model import LogisticRegression as _LogisticRegression
 
@@ -265,7 +265,7 @@ assert _cw_standard is None, "clf_standard should be the standard model, without
 assert isinstance(_cw_balanced, str) and _cw_balanced == 'balanced', (
     "clf_balanced should be fitted with class_weight='balanced'")
 
-# %% lrc="tests ex3_fit_tests_matrices 1.5"
+# %% lrc="tests ex3_fit_tests_matrices 1.5" reads="y_test cm_balanced cm_standard"
 # Checks cm_standard and cm_balanced: 2x2 counts over the test split, rows = actual class, columns = predicted.
 _yte = np.asarray(y_test, dtype=float).reshape(-1)
 _actual = np.array([np.sum(_yte == 0), np.sum(_yte == 1)], dtype=float)
@@ -290,7 +290,7 @@ assert _cms['cm_balanced'][1, 1] >= _cms['cm_standard'][1, 1], (
     "the balanced model should catch at least as many failures as the standard one")
 ### END HIDDEN TESTS
 
-# %% lrc="tests ex3_fit_tests_reference 1"
+# %% lrc="tests ex3_fit_tests_reference 1" reads="cm_balanced cm_standard"
 # Checks cm_standard and cm_balanced against the reference solution's matrices.
 _cm_s = np.asarray(cm_standard, dtype=float)
 _cm_b = np.asarray(cm_balanced, dtype=float)

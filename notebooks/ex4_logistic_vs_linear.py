@@ -90,7 +90,7 @@ statements = {
 }
 ### END SOLUTION
 
-# %% lrc="tests ex4_statements_tests 1"
+# %% lrc="tests ex4_statements_tests 1" reads="statements"
 # Checks the form of statements: a dict with a True/False answer for each letter a to h.
 import numpy as np
 
@@ -102,7 +102,7 @@ for _key, _value in statements.items():
     assert isinstance(_value, (bool, np.bool_)), (
         f"the answer for {_key!r} should be True or False (a boolean, not a string or a number)")
 
-# %% lrc="tests ex4_statements_tests_loss 1"
+# %% lrc="tests ex4_statements_tests_loss 1" reads="statements"
 # Checks statements (a) and (b): the loss function.
 ### BEGIN HIDDEN TESTS
 import numpy as np
@@ -124,7 +124,7 @@ _wrong = [letter for letter, key in zip('ab', _KEY_LOSS, strict=True) if _read(l
 assert not _wrong, f"statement(s) {', '.join(_wrong)} about the loss function are not answered correctly"
 ### END HIDDEN TESTS
 
-# %% lrc="tests ex4_statements_tests_assumptions 1"
+# %% lrc="tests ex4_statements_tests_assumptions 1" reads="statements"
 # Checks statements (c) and (d): the assumptions.
 ### BEGIN HIDDEN TESTS
 import numpy as np
@@ -146,7 +146,7 @@ _wrong = [letter for letter, key in zip('cd', _KEY_ASSUMPTIONS, strict=True) if 
 assert not _wrong, f"statement(s) {', '.join(_wrong)} about the assumptions are not answered correctly"
 ### END HIDDEN TESTS
 
-# %% lrc="tests ex4_statements_tests_residuals 1"
+# %% lrc="tests ex4_statements_tests_residuals 1" reads="statements"
 # Checks statements (e) and (f): what residuals mean.
 ### BEGIN HIDDEN TESTS
 import numpy as np
@@ -168,7 +168,7 @@ _wrong = [letter for letter, key in zip('ef', _KEY_RESIDUALS, strict=True) if _r
 assert not _wrong, f"statement(s) {', '.join(_wrong)} about residuals are not answered correctly"
 ### END HIDDEN TESTS
 
-# %% lrc="tests ex4_statements_tests_diagnostics 1"
+# %% lrc="tests ex4_statements_tests_diagnostics 1" reads="statements"
 # Checks statements (g) and (h): how you diagnose problems.
 ### BEGIN HIDDEN TESTS
 import numpy as np

@@ -109,7 +109,7 @@ malignant_column = list(model.classes_).index(0)  # classes_ is [0, 1]: column 0
 p_malignant = model.predict_proba(X_test)[:, malignant_column]
 ### END SOLUTION
 
-# %% lrc="tests ex5_fit_tests 1"
+# %% lrc="tests ex5_fit_tests 1" reads="X_test X_train y_test y_train"
 # Checks the split: 455/114 tumours, stratified on the diagnosis, random_state=42.
 _Xtr = np.asarray(X_train, dtype=float)
 _Xte = np.asarray(X_test, dtype=float)
@@ -133,7 +133,7 @@ assert np.allclose([_Xtr.sum(), _Xte.sum(), np.arange(1, 115) @ _Xte[:, 0]], _RE
     "X_train / X_test are not the prescribed split (same rows, same order as train_test_split gives)")
 ### END HIDDEN TESTS
 
-# %% lrc="tests ex5_fit_tests_model 1"
+# %% lrc="tests ex5_fit_tests_model 1" reads="X_test X_train p_malignant y_pred y_test y_train"
 # Checks y_pred and p_malignant: labels and P(malignant) from the prescribed model on the test split.
 _yte = np.asarray(y_test, dtype=float).reshape(-1)
 _yp = np.asarray(y_pred, dtype=float).reshape(-1)
@@ -233,7 +233,7 @@ ax_cm.set_ylabel('Actual')
 plt.show()
 ### END SOLUTION
 
-# %% lrc="tests ex5_metrics_tests_cm 0.5"
+# %% lrc="tests ex5_metrics_tests_cm 0.5" reads="cm"
 # Checks cm: the test split's 2x2 confusion matrix (rows actual 0/1, columns predicted 0/1).
 _cm = np.asarray(cm, dtype=float)
 assert _cm.shape == (2, 2), "cm should be a 2x2 confusion matrix"
@@ -245,7 +245,7 @@ assert np.array_equal(_cm, np.asarray(_REF_CM, dtype=float)), (
     "predicted, in the label order 0 = malignant, 1 = benign)")
 ### END HIDDEN TESTS
 
-# %% lrc="tests ex5_metrics_tests_report 0.5"
+# %% lrc="tests ex5_metrics_tests_report 0.5" reads="report"
 # Checks report: the test split's classification report, naming malignant and benign.
 assert isinstance(report, (str, dict, pd.DataFrame)), (
     "report should be the string (or dict) that classification_report returns, not None from print()")
@@ -287,7 +287,7 @@ for _i, _name in enumerate(['malignant', 'benign']):
     assert abs(_rows[_name]['recall'] - _ref_recall) <= 0.0051, f"the {_name} recall is not right"
 ### END HIDDEN TESTS
 
-# %% lrc="tests ex5_metrics_tests_auc 1"
+# %% lrc="tests ex5_metrics_tests_auc 1" reads="auc"
 # Checks auc: one number between 0 and 1 (hidden: the ROC AUC with malignant as positive).
 _auc = np.asarray(auc, dtype=float).reshape(-1)
 assert _auc.size == 1 and 0 <= _auc[0] <= 1, "auc should be a single number between 0 and 1"
@@ -298,7 +298,7 @@ assert abs(_auc[0] - _REF_AUC) <= 1e-6, (
     "the predicted probabilities")
 ### END HIDDEN TESTS
 
-# %% lrc="tests ex5_metrics_tests_recall 1"
+# %% lrc="tests ex5_metrics_tests_recall 1" reads="malignant_recall"
 # Checks malignant_recall: one number between 0 and 1 (hidden: recall for the malignant class).
 _rec = np.asarray(malignant_recall, dtype=float).reshape(-1)
 assert _rec.size == 1 and 0 <= _rec[0] <= 1, "malignant_recall should be a single number between 0 and 1"
@@ -351,7 +351,7 @@ ax_pr.set_title('Precision-recall curve, malignant as the positive class')
 plt.show()
 ### END SOLUTION
 
-# %% lrc="tests ex5_curves_tests_roc 1"
+# %% lrc="tests ex5_curves_tests_roc 1" reads="fpr tpr"
 # Checks fpr and tpr: a ROC curve (hidden: the test split's, with malignant as positive).
 _fpr = np.asarray(fpr, dtype=float).reshape(-1)
 _tpr = np.asarray(tpr, dtype=float).reshape(-1)
@@ -383,7 +383,7 @@ assert abs(np.trapezoid(_tpr[_order], _fpr[_order]) - _REF_AUC) <= 1e-6, (
     "not from predicted labels or a few thresholds")
 ### END HIDDEN TESTS
 
-# %% lrc="tests ex5_curves_tests_pr 1"
+# %% lrc="tests ex5_curves_tests_pr 1" reads="precision_curve recall_curve"
 # Checks precision_curve and recall_curve: a precision-recall curve (hidden: malignant as positive).
 _prec = np.asarray(precision_curve, dtype=float).reshape(-1)
 _rcl = np.asarray(recall_curve, dtype=float).reshape(-1)
@@ -417,7 +417,7 @@ assert abs(_step_area(_rcl, _prec) - _step_area(_ref_r, _ref_p)) <= 1e-6, (
     "from the predicted probabilities, not from predicted labels or a few thresholds")
 ### END HIDDEN TESTS
 
-# %% lrc="tests ex5_curves_tests_fig_roc 0.5"
+# %% lrc="tests ex5_curves_tests_fig_roc 0.5" reads="fig_roc fpr tpr"
 # Checks fig_roc: a Figure with labelled axes that draws tpr against fpr.
 import matplotlib.axes
 import matplotlib.figure
@@ -461,7 +461,7 @@ assert _x.shape == _y.shape and any(_draws(ln, _x, _y) for a in _labelled for ln
     "the labelled axes of fig_roc should draw your ROC curve: x = fpr, y = tpr")
 ### END HIDDEN TESTS
 
-# %% lrc="tests ex5_curves_tests_fig_pr 0.5"
+# %% lrc="tests ex5_curves_tests_fig_pr 0.5" reads="fig_pr precision_curve recall_curve"
 # Checks fig_pr: a Figure with labelled axes that draws precision_curve against recall_curve.
 import matplotlib.axes
 import matplotlib.figure
@@ -525,7 +525,7 @@ assert _r.shape == _p.shape and any(_draws(ln, _r, _p) for a in _labelled for ln
 clinician_metric = "recall"
 ### END SOLUTION
 
-# %% lrc="tests ex5_clinician_tests 0.5"
+# %% lrc="tests ex5_clinician_tests 0.5" reads="clinician_metric"
 # Checks clinician_metric: one of the five metric names.
 assert isinstance(clinician_metric, str), 'clinician_metric should be a string, e.g. "precision"'
 assert clinician_metric.strip().lower() in {"accuracy", "precision", "recall", "f1", "auc"}, (

@@ -67,11 +67,26 @@ def config_from_text(text: str):
     return _CONFIG_CACHE[text]
 
 
-def execute_notebook(notebook: str, files: dict[str, bytes], config_text: str) -> Executed:
-    """Execute one sanitized notebook (JSON text) with nbgrader's Execute; never raises."""
+def executor_class(config):
+    """The executing step of the configured autograde pipeline (nbgrader's Execute or a
+    subclass, such as lrcourse.verify.VerifiedExecute), and the steps after it."""
+    from nbgrader.converters import Autograde
+    from nbgrader.preprocessors import Execute
+    from traitlets.utils.importstring import import_item
+
+    steps = [import_item(s) if isinstance(s, str) else s for s in Autograde(config=config).autograde_preprocessors]
+    runs = [s for s in steps if isinstance(s, type) and issubclass(s, Execute)]
+    if len(runs) != 1:
+        raise ValueError(f"Autograde.autograde_preprocessors should hold one Execute step, not {len(runs)}")
+    return runs[0], [s for s in steps if s is not runs[0]]
+
+
+def execute_notebook(notebook: str, files: dict[str, bytes], config_text: str, reference: str | None = None
+                     ) -> Executed:
+    """Execute one sanitized notebook (JSON text) with the configured Execute step; never raises.
+    `reference` is the source notebook (JSON text), for an Execute step that runs its cells."""
     import nbformat
     from nbclient.exceptions import DeadKernelError
-    from nbgrader.preprocessors import Execute
 
     start = time.perf_counter()
     config = config_from_text(config_text)
@@ -82,8 +97,12 @@ def execute_notebook(notebook: str, files: dict[str, bytes], config_text: str) -
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         nb = nbformat.reads(notebook, as_version=4)
+        run, _ = executor_class(config)
+        kwargs = {}
+        if reference is not None and getattr(run, "runs_a_reference", False):
+            kwargs["reference"] = nbformat.reads(reference, as_version=4)
         with autograde_env():
-            nb, _ = Execute(config=config).preprocess(nb, {"metadata": {"path": str(workdir)}})
+            nb, _ = run(config=config, **kwargs).preprocess(nb, {"metadata": {"path": str(workdir)}})
         cap_output(nb)
         timed_out = tuple(
             cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"cell {i}"

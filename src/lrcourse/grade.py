@@ -27,24 +27,16 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbconvert.writers import FilesWriter
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.converters import Autograde
 from nbgrader.converters.base import BaseConverter
-from nbgrader.preprocessors import (
-    AssignLatePenalties,
-    CheckCellMetadata,
-    IgnorePattern,
-    LimitOutput,
-    SaveAutoGrades,
-)
 from sqlalchemy.exc import SAWarning
 
 from . import inputs
 from . import status as st
 from .course import ASSIGNMENT, Course, CourseError
-from .execute import KERNEL_DIED, OK, Executed, autograde_env, execute_notebook, load_config, warm_up
+from .execute import KERNEL_DIED, OK, Executed, autograde_env, execute_notebook, executor_class, load_config, warm_up
 from .notebooks import read
 from .tamper import review_flags
 
@@ -53,8 +45,6 @@ STAGING_DIR = ".lrcourse-staging"  # what nbgrader reads instead of submitted/ (
 SANDBOX_KERNEL = "lrcourse-sandbox"
 SANDBOX_MARKER = "LRCOURSE-SANDBOX:"
 
-RECORD_STEPS = [IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
-                AssignLatePenalties, CheckCellMetadata]
 
 
 @dataclass
@@ -191,7 +181,8 @@ def make_converter(course: Course) -> Autograde:
     # what BaseConverter.start() sets up before it converts
     converter.writer = FilesWriter(parent=converter, config=config)
     converter.exporter = converter.exporter_class(parent=converter, config=config)
-    converter.autograde_preprocessors = RECORD_STEPS  # Execute runs in the workers
+    # the configured autograde steps after execution (execution runs in the workers)
+    converter.autograde_preprocessors = executor_class(config)[1]
     return converter
 
 
@@ -203,6 +194,7 @@ class Grader:
         self.store = st.StatusStore(course)
         self.pending: dict[Future, tuple[str, Path]] = {}
         self.open_notebooks: dict[str, int] = {}
+        self.references: dict[str, str | None] = {}
 
     # -- coordinator steps -------------------------------------------------------------
     def staged(self, student: str) -> Path:
@@ -277,9 +269,16 @@ class Grader:
         folder = out.parent
         files = {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*")
                  if p.is_file() and p.suffix != ".ipynb"}
-        future = self.pool.submit(out.read_text(), files, self.config_text)
+        future = self.pool.submit(out.read_text(), files, self.config_text, self.reference(path.stem))
         self.pending[future] = (student, out)
         self.open_notebooks[student] = self.open_notebooks.get(student, 0) + 1
+
+    def reference(self, stem: str) -> str | None:
+        """The source notebook, whose read-only and test cells the verifier runs."""
+        if stem not in self.references:
+            path = self.course.step_dir("source") / f"{stem}.ipynb"
+            self.references[stem] = path.read_text() if path.is_file() else None
+        return self.references[stem]
 
     def record(self, student: str, out: Path, executed: Executed) -> None:
         self.report.execute_seconds.append(executed.seconds)

@@ -6,7 +6,9 @@ metadata (schema v3):
 
     given   read-only instructions or code (locked)
     answer  a student's code cell (autograded through the test cells after it)
-    tests   a locked test cell worth `points`
+    tests   a locked test cell worth `points`; `reads="<names>"` in the same header lists
+            the answers it reads, which the build writes as the cell's first line
+            (lrcourse.verify: the verifier hands over exactly these) and checks
     written a manually graded markdown answer worth `points`
 """
 
@@ -19,6 +21,7 @@ import nbformat
 from nbformat.notebooknode import NotebookNode
 
 from .course import CourseError
+from .declarations import check_declarations, reads_line
 
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 SOLUTION_MARKER = re.compile(r"^\s*(#\s*)?#{2,3} (BEGIN|END) SOLUTION\s*$")
@@ -60,12 +63,23 @@ def text_to_notebook(text: str, name: str = "<notebook>") -> NotebookNode:
             raise CourseError(f"{name}: duplicate grade id {grade_id}")
         seen.add(grade_id)
         make = nbformat.v4.new_code_cell if cell.cell_type == "code" else nbformat.v4.new_markdown_cell
-        new = make(source=cell.source, id=grade_id)
+        source = cell.source
+        if kind == "tests":
+            names = str(cell.metadata.get("reads", "")).split()
+            if not names:
+                raise CourseError(f'{name}: test cell {grade_id} declares no reads="<answers it reads>"')
+            source = reads_line(names) + "\n" + source
+        elif "reads" in cell.metadata:
+            raise CourseError(f"{name}: {grade_id} is no test cell but declares reads=")
+        new = make(source=source, id=grade_id)
         new.metadata = {"nbgrader": nbgrader_metadata(kind, grade_id, points[0] if points else None)}
         if kind in ("given", "tests"):
             new.metadata.update(deletable=False, editable=False)
         nb.cells.append(new)
     nbformat.validate(nb)
+    problems = check_declarations(nb)
+    if problems:
+        raise CourseError(f"{name}: " + "; ".join(problems))
     return nb
 
 

@@ -1,0 +1,192 @@
+"""Tests judged where no student code has run: nbgrader's `Execute`, split in two kernels.
+
+`VerifiedExecute` replaces `Execute` in nbgrader's autograde preprocessor list
+(nbgrader_config.py), so `nbgrader autograde` and `lrcourse grade` both use it:
+
+  1. arrange   the submission in the source notebook's order: read-only and test cells
+               from the source, answer cells and added cells from the student
+  2. student   the student's kernel runs the notebook, except that each test cell is
+               replaced by a hand-over (lrcourse.handover): the answers the test reads,
+               as declared in its first line, leave the kernel as plain data
+  3. verifier  a second, fresh kernel that never runs a line the student wrote runs the
+               source's read-only cells, takes over each test's answers and runs the
+               test's code, visible and hidden
+  4. merge     the test cells get the verifier's outputs (streams and errors only), so
+               nbgrader scores a test only when the verifier ran it to the end
+
+Whatever the student's kernel does (hooks, patched libraries, shadowed builtins, fake
+outputs, reordered cells), it changes only the answers it hands over, never the verdict
+on them. `nbgrader validate` and the student's own notebook run the tests in place.
+
+A test cell declares what it reads in its first line (the build writes it from the
+`reads=` of the authoring header and checks it against the code, `check_declarations`):
+
+    # Answers read by this test: files_grid, p_fail
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import tempfile
+from pathlib import Path
+
+import nbformat
+from nbformat.notebooknode import NotebookNode
+from nbgrader.preprocessors import Execute
+from traitlets import Integer, Unicode
+
+from . import handover
+from .declarations import declared_reads, kind, nbgrader_meta
+
+HANDOVER_SOURCE = Path(handover.__file__).read_text()
+VERIFIER_NOTE = "Note from the grader: "
+
+
+# --- the preprocessor --------------------------------------------------------------------------
+
+class VerifiedExecute(Execute):
+    """nbgrader's Execute, with every test judged in a kernel that never ran student code."""
+
+    runs_a_reference = True  # lrcourse.execute passes the source notebook (a worker may have no course)
+
+    handover_limit = Integer(
+        64 * 2**20, help="Largest hand-over (bytes of JSON) one test cell may receive; a larger one "
+        "counts as unreadable answers.").tag(config=True)
+    reference_path = Unicode(
+        "", help="The source notebook whose read-only and test cells are run (default: the "
+        "assignment's notebook in the course's source directory).").tag(config=True)
+
+    def __init__(self, *args, reference: NotebookNode | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.reference = reference
+
+    def preprocess(self, nb: NotebookNode, resources=None, km=None):
+        reference = self.reference or self._load_reference(resources)
+        reads = {nbgrader_meta(c)["grade_id"]: declared_reads(c.source) or []
+                 for c in reference.cells if kind(c) == "test"}
+        arranged = arrange(nb, reference)
+        tests = {nbgrader_meta(c).get("grade_id"): i for i, c in enumerate(arranged.cells)
+                 if nbgrader_meta(c).get("grade_id") in reads and c.cell_type == "code"}
+        student = copy.deepcopy(arranged)
+        for gid, i in tests.items():
+            student.cells[i].source = f"{HANDOVER_SOURCE}\n\n_lrc_hand_over({reads[gid]!r})\n"
+        student, resources = super().preprocess(student, resources, km)
+        for cell, ran in zip(arranged.cells, student.cells, strict=True):
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = ran.get("outputs", []), ran.get("execution_count")
+        if tests:
+            payloads = {gid: self._payload(student.cells[i]) for gid, i in tests.items()}
+            results = self._verify(reference, payloads)
+            for gid, i in tests.items():
+                arranged.cells[i].outputs = results[gid] if gid in results else [_error(
+                    "VerifierError", "the grader could not run this test (its kernel stopped before it)")]
+        nb.cells = arranged.cells
+        return nb, resources
+
+    # -- steps ----------------------------------------------------------------------------
+    def _load_reference(self, resources) -> NotebookNode:
+        if self.reference_path:
+            return nbformat.read(self.reference_path, as_version=4)
+        from nbgrader.coursedir import CourseDirectory
+
+        info = (resources or {}).get("nbgrader", {})
+        coursedir = CourseDirectory(config=self.config)
+        folder = coursedir.format_path(coursedir.source_directory, ".", info["assignment"])
+        return nbformat.read(str(Path(folder) / f"{info['notebook']}.ipynb"), as_version=4)
+
+    def _payload(self, cell) -> tuple[str | None, list[str]]:
+        """The hand-over text of a student's test cell, and notes on what did not come across."""
+        texts = [o["data"][handover.HANDOVER_MIME] for o in cell.get("outputs", [])
+                 if o.get("output_type") == "display_data" and handover.HANDOVER_MIME in o.get("data", {})]
+        if not texts or not isinstance(texts[-1], str):
+            return None, ["your notebook handed over no answers for this test (did the cells before it "
+                          "finish? a cell over the time limit or a stopped kernel ends a run)"]
+        text = texts[-1]
+        if len(text) > self.handover_limit:
+            return None, [f"your answers for this test are too large to hand over ({len(text):,} bytes)"]
+        try:
+            answers = json.loads(text)
+        except ValueError:
+            return None, ["your notebook handed over answers the grader cannot read"]
+        if not isinstance(answers, dict):
+            return None, ["your notebook handed over answers the grader cannot read"]
+        notes = [f"`{name}` could not be handed over: {entry.get('why', '')}"
+                 for name, entry in answers.items() if isinstance(entry, dict) and entry.get("k") == "unreadable"]
+        return text, notes
+
+    def _verify(self, reference: NotebookNode, payloads: dict) -> dict[str, list]:
+        """Run the reference's read-only and test cells in a fresh kernel; outputs by test id."""
+        cells = [nbformat.v4.new_code_cell(HANDOVER_SOURCE)]
+        where = {}
+        for cell in reference.cells:
+            what = kind(cell)
+            if what == "given":
+                cells.append(nbformat.v4.new_code_cell(cell.source))
+            elif what == "test":
+                gid = nbgrader_meta(cell)["grade_id"]
+                text, _ = payloads.get(gid, (None, []))
+                encoded = base64.b64encode((text or "").encode()).decode()
+                names = declared_reads(cell.source) or []
+                cells.append(nbformat.v4.new_code_cell(
+                    f"_lrc_take_over(__import__('base64').b64decode('{encoded}').decode(), {names!r})"))
+                where[gid] = len(cells)
+                cells.append(nbformat.v4.new_code_cell(cell.source))
+        verifier = nbformat.v4.new_notebook(cells=cells, metadata=copy.deepcopy(reference.metadata))
+        from nbclient.exceptions import DeadKernelError
+
+        with tempfile.TemporaryDirectory(prefix="lrcourse-verifier-") as empty:
+            runner = Execute(config=self.config)
+            try:
+                runner.preprocess(verifier, {"metadata": {"path": empty}})
+            except DeadKernelError:
+                pass  # tests it did not reach have no outputs: they score zero
+        results = {}
+        for gid, i in where.items():
+            cell = verifier.cells[i]
+            if cell.get("execution_count") is None and not cell.get("outputs"):
+                continue
+            notes = payloads.get(gid, (None, []))[1]
+            kept = [o for o in cell.get("outputs", []) if o.get("output_type") in ("stream", "error")]
+            if notes:
+                kept.insert(0, nbformat.v4.new_output("stream", name="stdout",
+                                                      text="".join(VERIFIER_NOTE + n + "\n" for n in notes)))
+            results[gid] = kept
+        return results
+
+
+def _error(name: str, value: str) -> NotebookNode:
+    return nbformat.v4.new_output("error", ename=name, evalue=value, traceback=[f"{name}: {value}"])
+
+
+def arrange(submitted: NotebookNode, reference: NotebookNode) -> NotebookNode:
+    """The submission in the reference's order: each cell of the reference by grade id (the
+    submission's own copy; read-only and test cells were restored by nbgrader's
+    OverwriteCells), each cell the student added right after the cell it followed. A
+    read-only or test cell the submission lacks comes from the reference; a missing answer
+    stays missing (the reference's is the solution)."""
+    mine: dict[str, NotebookNode] = {}
+    after: dict[str | None, list[NotebookNode]] = {}
+    last = None
+    known = {nbgrader_meta(c).get("grade_id") for c in reference.cells} - {None}
+    for cell in submitted.cells:
+        gid = nbgrader_meta(cell).get("grade_id")
+        if gid in known and gid not in mine:
+            mine[gid] = cell
+            last = gid
+        else:
+            after.setdefault(last, []).append(cell)
+    cells = list(after.get(None, []))
+    for ref in reference.cells:
+        gid = nbgrader_meta(ref).get("grade_id")
+        if gid is None:
+            continue
+        if gid in mine:
+            cells.append(mine[gid])
+        elif not nbgrader_meta(ref).get("solution"):
+            cells.append(copy.deepcopy(ref))
+        cells.extend(after.get(gid, []))
+    out = copy.deepcopy(submitted)
+    out.cells = cells
+    return out
