@@ -168,8 +168,17 @@ def test_writes_outside_the_submission_folder_never_reach_the_course(batch):
 
 
 def test_an_honest_submission_has_no_review_flags(batch):
-    report = batch[1][HONEST].report
-    assert "LRCOURSE-TAMPER" not in report
     flags = review_flags(batch[0] / "course0" / "submitted" / HONEST / ASSIGNMENT / f"{STEM}.ipynb",
                          release_nb(STEM))
     assert flags == []
+
+
+def test_no_hidden_test_reaches_the_students_kernel(batch):
+    """A hook that records every cell the student's kernel runs sees no test code: the tests
+    ran in the verifier (lrcourse.verify), the student's kernel only handed answers over."""
+    base, graded = batch
+    report = graded["tampered-hook-reads-hidden-tests"].report
+    seen = report[report.index("SEEN:"):]
+    assert "_lrc_hand_over" in seen, "the hook did not record the hand-over cells"
+    for hidden in ("BEGIN HIDDEN TESTS", "_REF_", "assert "):
+        assert hidden not in seen, f"the student's kernel saw test code ({hidden!r})"

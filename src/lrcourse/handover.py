@@ -195,7 +195,11 @@ def _lrc_attributes(value, budget, depth, skip=()):
 def _lrc_encode_object(value, budget, depth):
     """Any other object: its class name and its plain-data attributes (statsmodels results
     keep their `params`); the verifier sees a stand-in holding just those."""
-    if callable(value) or isinstance(value, type):
+    import types
+
+    code_like = (types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType, types.ModuleType,
+                 types.CodeType, types.FrameType)
+    if callable(value) or isinstance(value, (type, *code_like)):
         raise TypeError(f"{type(value).__name__} objects (code) cannot be handed over")
     attrs = _lrc_attributes(value, budget, depth)
     for key in ("params", "bse", "pvalues", "llf"):

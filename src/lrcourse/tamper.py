@@ -10,8 +10,8 @@ Each flag is one line. Three sources, one function each:
                    unknown grade ids; another kernel
   code_flags       answer cells that reach for the grader's machinery (IPython's
                    internals, builtins, numpy's functions, the process, files, network)
-  marker_flags     `LRCOURSE-TAMPER: <what>` lines that hardened hidden tests print
-                   when they find their tools replaced (docs/authoring.md)
+  handover_flags   answers the student's kernel could not hand over to the verifier
+                   (lrcourse.verify): the tests that read them scored zero
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 import nbformat
 from nbformat.notebooknode import NotebookNode
 
-TAMPER_MARKER = "LRCOURSE-TAMPER:"
+HANDOVER_NOTE = "Note from the grader: "  # lrcourse.verify.VERIFIER_NOTE (kept import-free here)
 METADATA_KEYS = ("grade", "grade_id", "locked", "points", "solution", "task")
 
 # Names whose mere use in an answer cell merits a look (a statistics answer needs none).
@@ -37,6 +37,7 @@ SUSPICIOUS_NAMES = {
     "__import__": "imports by name (__import__)",
     "setattr": "sets attributes by name (setattr)",
     "globals": "edits the namespace (globals)",
+    "vars": "edits a namespace (vars)",
 }
 SUSPICIOUS_MODULES = {
     "ctypes", "gc", "inspect", "importlib", "signal", "socket", "subprocess", "sqlite3", "urllib", "http",
@@ -95,6 +96,11 @@ def structure_flags(submitted: NotebookNode, release: NotebookNode) -> list[str]
             flags.append(f"nbgrader metadata of {gid} edited ({detail})")
     for gid in sorted(set(mine) - set(theirs)):
         flags.append(f"unknown cell id {gid} (renamed or added with nbgrader metadata)")
+    order = [gid for gid in (_meta(c).get("grade_id") for c in submitted.cells) if gid in theirs]
+    expected = [gid for gid in (_meta(c).get("grade_id") for c in release.cells) if gid in mine]
+    first_moved = next((gid for gid, want in zip(dict.fromkeys(order), expected, strict=False) if gid != want), None)
+    if first_moved:
+        flags.append(f"cells moved, from {first_moved} on (grading runs them in the release's order)")
     kernel = submitted.metadata.get("kernelspec", {}).get("name")
     if kernel != release.metadata.get("kernelspec", {}).get("name"):
         flags.append(f"notebook claims kernel {kernel!r} (grading ignores it)")
@@ -142,7 +148,8 @@ class _Scan(ast.NodeVisitor):
 
     def visit_Attribute(self, node):
         if node.attr in ("_exit", "settrace", "setprofile", "input_transformers_cleanup", "run_cell",
-                         "showtraceback", "kernel", "modules"):
+                         "showtraceback", "kernel", "modules", "_ip", "ast_transformers", "events",
+                         "displayhook", "display_pub"):
             self.found.append(f"uses .{node.attr}")
         self.generic_visit(node)
 
@@ -165,15 +172,15 @@ def code_flags(submitted: NotebookNode) -> list[str]:
     return flags
 
 
-def marker_flags(autograded: NotebookNode) -> list[str]:
-    """`LRCOURSE-TAMPER:` lines printed by hidden tests (their checks scored zero)."""
+def handover_flags(autograded: NotebookNode) -> list[str]:
+    """Answers a test could not receive from the student's kernel (its check scored zero)."""
     flags = []
     for cell in autograded.cells:
         for output in cell.get("outputs", []):
             if output.get("output_type") == "stream" and output.get("name") == "stdout":
                 for line in output.get("text", "").splitlines():
-                    if line.startswith(TAMPER_MARKER):
-                        flags.append(f"{_meta(cell).get('grade_id')}: {line[len(TAMPER_MARKER):].strip()}")
+                    if line.startswith(HANDOVER_NOTE):
+                        flags.append(f"{_meta(cell).get('grade_id')}: {line[len(HANDOVER_NOTE):].strip()}")
     return flags
 
 
@@ -184,5 +191,5 @@ def review_flags(submitted_path: Path, release: NotebookNode, autograded_path: P
         return flags
     flags = structure_flags(nb, release) + code_flags(nb)
     if autograded_path is not None and autograded_path.is_file():
-        flags += marker_flags(nbformat.read(str(autograded_path), as_version=4))
+        flags += handover_flags(nbformat.read(str(autograded_path), as_version=4))
     return flags

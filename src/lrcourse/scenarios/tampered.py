@@ -44,7 +44,8 @@ class Tamper:
 
 
 def tamper(name: str, reason: str, *, zero=(MODEL_TESTS,), edit=None, raw=None, sandbox=False, **answers) -> Tamper:
-    return Tamper(f"tampered-{name}", reason, zero, {k: code(v) for k, v in answers.items()}, edit, raw, sandbox)
+    parts = {k: v if isinstance(v, tuple) else (v,) for k, v in answers.items()}
+    return Tamper(f"tampered-{name}", reason, zero, {k: code(*v) for k, v in parts.items()}, edit, raw, sandbox)
 
 
 def cell(nb: NotebookNode, grade_id: str) -> NotebookNode:
@@ -105,6 +106,57 @@ def _kernel(nb):
     nb.metadata["kernelspec"] = {"name": "no-such-kernel", "display_name": "Nope", "language": "python"}
 
 
+def _move_test(nb):
+    """The data test moved after the read-only cell that re-creates the chapter's data."""
+    test = cell(nb, "ex1_data_tests")
+    nb.cells.remove(test)
+    nb.cells.insert(nb.cells.index(cell(nb, "ex1_data_checkpoint")) + 1, test)
+
+
+WRONG_DATA = """
+    rng = np.random.default_rng(0)
+    deploy_data = pd.DataFrame({c: rng.integers(0, 2, 500) for c in
+        ['files_changed', 'hours_since_last_deploy', 'is_friday', 'test_coverage_pct', 'failed']})
+"""
+# An IPython AST transformer that wraps every later cell in try/except (reached without
+# naming get_ipython), and a hook that emits a non-numeric execute_result before each cell.
+SWALLOW_ERRORS = """
+    import ast
+    class _Swallow(ast.NodeTransformer):
+        def visit_Module(self, node):
+            handler = ast.ExceptHandler(type=ast.Name('BaseException', ast.Load()), name=None, body=[ast.Pass()])
+            node.body = [ast.Try(body=node.body or [ast.Pass()], handlers=[handler], orelse=[], finalbody=[])]
+            return ast.fix_missing_locations(node)
+    exit._ip.ast_transformers.append(_Swallow())
+"""
+FAKE_RESULT = """
+    _ip = exit._ip
+    _ip.events.register('pre_run_cell', lambda *args: _ip.displayhook('full marks'))
+"""
+READ_TESTS = """
+    _seen = []
+    exit._ip.events.register('pre_run_cell', lambda info: _seen.append(info.raw_cell))
+"""
+SOLUTION_DATA = """
+    rng = np.random.default_rng(42)
+    n = 500
+    deploy_data = pd.DataFrame({
+        'files_changed': rng.integers(1, 80, n),
+        'hours_since_last_deploy': rng.exponential(24, n).round(1),
+        'is_friday': rng.binomial(1, 1/5, n),
+        'test_coverage_pct': np.clip(rng.normal(75, 15, n), 20, 100).round(1),
+    })
+    log_odds = (-1.0 + 0.05 * deploy_data['files_changed'] + 0.02 * deploy_data['hours_since_last_deploy']
+                + 0.8 * deploy_data['is_friday'] - 0.04 * deploy_data['test_coverage_pct'])
+    deploy_data['failed'] = rng.binomial(1, expit(log_odds))
+"""
+SOLUTION_CROSSING = """
+    params = model.params
+    others = deploy_data[feature_names].mean()
+    files_at_half = float(-(params['const'] + sum(params[k] * others[k] for k in feature_names[1:]))
+                          / params['files_changed'])
+"""
+
 READ_REF = """
     import re
     model = None
@@ -143,7 +195,7 @@ TAMPERS = [
                coef_files = _Yes(1.0)
            """,
            ex1_crossing="files_at_half = np.array([20.0]).view(_YesArray)"),
-    tamper("monkeypatched-numpy", r"LRCOURSE-TAMPER: .*numpy\.allclose", zero=("ex1_data_tests",),
+    tamper("monkeypatched-numpy", r"replaces np\.allclose", zero=("ex1_data_tests",),
            ex1_data="""
                rng = np.random.default_rng(0)
                deploy_data = pd.DataFrame({c: rng.integers(0, 2, 500) for c in
@@ -151,7 +203,7 @@ TAMPERS = [
                np.allclose = lambda *args, **kwargs: True
                np.isclose = lambda *args, **kwargs: np.ones(np.shape(args[0]), bool)
            """),
-    tamper("monkeypatched-builtins", r"LRCOURSE-TAMPER: .*builtins\.abs", zero=(MODEL_TESTS, "ex1_crossing_tests"),
+    tamper("monkeypatched-builtins", r"imports builtins", zero=(MODEL_TESTS, "ex1_crossing_tests"),
            ex1_model="""
                import builtins
                builtins.abs = lambda x: 0.0
@@ -159,13 +211,42 @@ TAMPERS = [
                coef_files = 1.0
            """,
            ex1_crossing="files_at_half = 20.0"),
-    tamper("shadowed-builtins", r"LRCOURSE-TAMPER: .*\babs\b", zero=(MODEL_TESTS,),
+    tamper("shadowed-builtins", r"AssertionError", zero=(MODEL_TESTS,),
            ex1_model="""
                def abs(x):
                    return 0.0
                model = None
                coef_files = 1.0
            """),
+    # --- the student's kernel rewrites the verdict (closed by the verifier: tests never run there)
+    tamper("ast-transformer-swallows-errors", r"uses \._ip", zero=("ex1_data_tests", MODEL_TESTS),
+           ex1_data=SWALLOW_ERRORS, ex1_model=WRONG_MODEL),
+    tamper("hook-fakes-execute-result", r"uses \.events", zero=("ex1_data_tests", MODEL_TESTS),
+           ex1_data=FAKE_RESULT, ex1_model=WRONG_MODEL),
+    tamper("vars-shadows-builtins", r"edits a namespace \(vars\)", zero=(MODEL_TESTS,), ex1_model="""
+               vars()['getattr'] = lambda *args: None
+               vars()['abs'] = lambda x: 0.0
+               vars()['isinstance'] = lambda *args: True
+               model = None
+               coef_files = 1.0
+           """),
+    tamper("stand-in-numpy", r"AssertionError", zero=("ex1_data_tests",), ex1_data=(WRONG_DATA, """
+               class _AgreeableNumpy:
+                   def __getattr__(self, name):
+                       return getattr(_real_np, name)
+                   @staticmethod
+                   def allclose(*args, **kwargs):
+                       return True
+               _real_np = np
+               np = _AgreeableNumpy()
+           """)),
+    tamper("vars-patches-numpy", r"edits a namespace \(vars\)", zero=("ex1_data_tests",), ex1_data=(WRONG_DATA, """
+               vars(np)['allclose'] = lambda *args, **kwargs: True
+               vars(np)['array_equal'] = lambda *args, **kwargs: True
+           """)),
+    tamper("hook-reads-hidden-tests", r"uses \.events", zero=(), ex1_data=(SOLUTION_DATA, READ_TESTS),
+           ex1_crossing=(SOLUTION_CROSSING, "print('SEEN:', ''.join(_seen))")),
+    tamper("moved-test-cell", r"cells moved", zero=("ex1_data_tests",), ex1_data=WRONG_DATA, edit=_move_test),
     # --- the kernel's process (closed by nbgrader's timeout, the sandbox's limits; see the pipeline requests)
     tamper("sys-exit", r"SystemExit", ex1_model="import sys\nsys.exit(0)"),
     tamper("os-exit", r"Kernel died|DeadKernelError", zero=None, ex1_model="import os\nos._exit(0)"),
