@@ -45,6 +45,9 @@ c.Execute.kernel_name = "lrcourse-sandbox"
 c.Execute.timeout = 60
 # Interrupt a cell that times out (instead of killing the whole notebook run).
 c.Execute.interrupt_on_timeout = True
+# Seconds to wait for a cell's last outputs after its reply (nbclient's default, 4 s, is
+# "Timeout waiting for IOPub output" for an honest cell on a loaded 2-core machine).
+c.Execute.iopub_timeout = 30
 # No wall-clock timestamps in cell metadata, so rebuilt outputs are byte-stable.
 c.Execute.record_timing = False
 
