@@ -27,7 +27,7 @@ from conftest import release_nb, scratch_course
 from test_github_collect import DEADLINE, PREFIX, STEM, commit, git, new_repo, solution_nb
 
 from lrcourse.cli import main
-from lrcourse.collect import collect
+from lrcourse.collect import collect, guess_prefix, read_roster, username_of
 from lrcourse.repos import clone_repos, create_repos
 
 ORG = "lr-course"
@@ -234,6 +234,17 @@ def test_a_user_named_a_victim_is_not_collected_as_the_victim(tmp_path, layout):
     meta = json.loads((course.step_dir("submitted", "s1") / "collect.json").read_text())
     assert meta["github_username"] == "alice" and meta["repository"] == f"{PREFIX}-alice"
     assert not course.step_dir("submitted", "a-alice").exists()
+
+
+def test_usernames_are_exactly_what_follows_the_prefix(tmp_path):
+    roster = read_roster(write_roster(tmp_path / "r.csv", [("alice", "s1"), ("Bob-Smith", "s2"),
+                                                           ("bob-jones", "s3")]))
+    assert username_of("lr-a-alice", "lr", roster) == "a-alice"
+    assert username_of("lr-bob-smith", "lr", roster) == "Bob-Smith"  # the roster's spelling
+    assert username_of("other-alice", "lr", roster) == "other-alice"
+    # two users sharing "bob-": the clone names share "lr-bob-", the roster says the prefix is "lr"
+    assert guess_prefix(["lr-bob-smith", "lr-bob-jones"], roster) == "lr"
+    assert guess_prefix(["lr-bob-smith", "lr-bob-jones"], {}) == "lr-bob"
 
 
 def test_another_users_repository_never_overwrites_a_students_collection(tmp_path):
