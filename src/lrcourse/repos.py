@@ -18,6 +18,7 @@ student (bad username, no such GitHub user, no permission) is reported and the o
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
@@ -174,7 +175,7 @@ def clone_one(org: str, repo: str, user: str, into: Path) -> StudentReport:
     dest = into / repo
     if (dest / ".git").exists():
         proc = subprocess.run(["git", "-C", str(dest), "pull", "--ff-only", "--quiet"], capture_output=True,
-                              text=True)
+                              text=True, env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
         if proc.returncode != 0:
             r.error = (f"git pull --ff-only in {dest}: {failed(proc)} (history rewritten by a force push? "
                        f"move {dest} away and run again to clone afresh)")
