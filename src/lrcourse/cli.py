@@ -92,8 +92,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-# --- GitHub submission verbs (issue 6): template, collect, return-feedback -----------------
-GITHUB_VERBS = ("template", "collect", "return-feedback")
+# --- GitHub submission verbs (issues 6, 15): template, collect, return-feedback, repos --------
+GITHUB_VERBS = ("template", "collect", "return-feedback", "repos")
 
 
 def add_github_verbs(verbs) -> None:
@@ -102,15 +102,36 @@ def add_github_verbs(verbs) -> None:
     col = verbs.add_parser("collect", help="fill submitted/ from cloned student repositories")
     col.add_argument("repos", help="folder of cloned student repositories")
     col.add_argument("--roster", help="CSV: github_username, student_id, first_name, last_name, email")
-    col.add_argument("--deadline", help="ISO 8601 (e.g. 2026-11-20T17:00:00+01:00; no offset = UTC): "
+    col.add_argument("--deadline", help="ISO 8601 with a UTC offset (2026-11-20T17:00:00+01:00 or ...Z): "
                      "take each repository's last commit at or before it (default: its latest commit)")
-    col.add_argument("--prefix", help="repository name prefix before -<username> (default: guessed)")
+    col.add_argument("--prefix", help="repository name prefix before -<username> (default: guessed; "
+                     "with --org: logistic-regression)")
+    col.add_argument("--org", help="GitHub organisation: first clone or update <repos>/<prefix>-<username> "
+                     "for every roster student (needs --roster and the GitHub CLI)")
+    col.add_argument("--released", help="when the assignment was released (ISO 8601 with offset): "
+                     "earlier commit dates are reported as implausible")
     ret = verbs.add_parser("return-feedback",
                            help="copy feedback HTML into a folder per student repository, ready to push")
     ret.add_argument("repos", help="the folder of cloned student repositories given to collect")
     ret.add_argument("--out", default="feedback-repos", help="output folder (default: feedback-repos/)")
     ret.add_argument("--roster", help="the roster CSV given to collect")
     ret.add_argument("--prefix", help="as for collect")
+    rp = verbs.add_parser("repos", help="create or clone every roster student's repository in an organisation (gh)")
+    rpv = rp.add_subparsers(dest="action", required=True)
+    for action, text in (("create", "create <org>/<prefix>-<username> from the template and invite the student"),
+                         ("clone", "clone or update <org>/<prefix>-<username> into a folder, with push times")):
+        a = rpv.add_parser(action, help=text)
+        a.add_argument("--org", required=True, help="GitHub organisation")
+        a.add_argument("--roster", required=True, help="CSV with a github_username column (as for collect)")
+        a.add_argument("--prefix", default="logistic-regression",
+                       help="repository name prefix before -<username> (default: logistic-regression)")
+        a.add_argument("--dry-run", action="store_true", help="run nothing; print the commands that would change "
+                       "something")
+        if action == "create":
+            a.add_argument("--template", required=True, help="template repository in the organisation")
+            a.add_argument("--permission", default="push", help="the student's permission (default: push)")
+        else:
+            a.add_argument("--into", default="clones", help="folder of clones (default: clones/)")
 
 
 def run_github_verb(args: argparse.Namespace) -> int:
@@ -123,7 +144,15 @@ def run_github_verb(args: argparse.Namespace) -> int:
         from .collect import collect
 
         return collect(root=args.root, repos=args.repos, roster=args.roster, deadline=args.deadline,
-                       prefix=args.prefix).exit_code
+                       prefix=args.prefix, org=args.org, released=args.released).exit_code
+    if args.verb == "repos":
+        from .repos import clone_repos, create_repos
+
+        if args.action == "create":
+            return create_repos(org=args.org, template=args.template, roster=args.roster, prefix=args.prefix,
+                                permission=args.permission, dry_run=args.dry_run).exit_code
+        return clone_repos(org=args.org, roster=args.roster, prefix=args.prefix, into=args.into,
+                           dry_run=args.dry_run).exit_code
     from .collect import return_feedback
 
     return_feedback(root=args.root, repos=args.repos, out=args.out, roster=args.roster, prefix=args.prefix)

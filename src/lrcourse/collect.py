@@ -3,12 +3,17 @@
 Steps, for each repository found under REPOS_DIR (`<assignment>-submissions/<repo>-<user>/`
 as `gh classroom clone student-repos` lays them out, or plain clones `<prefix>-<user>/`):
 
-  1. who       the GitHub username from the folder name, the student id from the roster
-  2. when      the last commit at or before the deadline (committer time; default: HEAD)
+  1. who       the GitHub username: exactly what follows `<prefix>-` in the folder name; the
+               student id from the roster (a repository that matches no roster username is
+               reported and not collected; one student's collection is never overwritten by
+               another's repository)
+  2. when      the last commit at or before the deadline (committer time; default: HEAD); late
+               commits counted, implausible dates reported (`commits.py`)
   3. what      each release notebook at that commit: by name at the top level, else the
                notebook holding most of its nbgrader grade ids (renamed or moved)
-  4. write     submitted/<student id>/logistic_regression/: the notebooks and timestamp.txt
-               (the commit's time, in nbgrader's format), replaced only when it changed
+  4. write     submitted/<student id>/logistic_regression/: the notebooks, timestamp.txt
+               (the commit's time, in nbgrader's format) and collect.json (where it came from,
+               which dates were used, what was doubtful), replaced only when it changed
 
 Repositories are only read (`git rev-list`, `git ls-tree`, `git cat-file` with
 GIT_OPTIONAL_LOCKS=0): nothing in them changes. Running it twice gives the same result.
@@ -28,10 +33,12 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook
 
+from . import commits as dates
+from .commits import TIMESTAMP_FORMAT, parse_time, show
 from .course import Course, CourseError
 from .template import release_notebooks
 
-TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f %Z"  # nbgrader's CourseDirectory.timestamp_format
+METADATA = "collect.json"  # provenance of a collection, next to timestamp.txt
 SUBMISSIONS_SUFFIX = "-submissions"  # gh classroom clone student-repos: <assignment>-submissions/
 MATCH_SHARE = 0.5  # a renamed notebook must carry at least half the release notebook's grade ids
 
@@ -52,30 +59,35 @@ class RepoReport:
     student: str
     commit: str | None = None
     timestamp: str | None = None
-    state: str = "skipped"  # collected | updated | unchanged | skipped | error
+    state: str = "skipped"  # collected | updated | unchanged | skipped | unmatched | error
     notes: list[str] = field(default_factory=list)
+    doubts: list[str] = field(default_factory=list)  # why the commit's date cannot be taken at face value
 
     def line(self) -> str:
         head = f"  {self.student}" + (f" ({self.username})" if self.username != self.student else "")
         what = self.state + (f" commit {self.commit[:10]} of {self.timestamp}" if self.commit else "")
-        return "\n".join([f"{head}: {what}  [{self.folder.name}]", *[f"      {n}" for n in self.notes]])
+        return "\n".join([f"{head}: {what}  [{self.folder.name}]", *[f"      {n}" for n in self.notes],
+                          *[f"      DATE DOUBTFUL: {d}" for d in self.doubts]])
 
 
 @dataclass
 class CollectResult:
     repos: list[RepoReport]
     roster_without_repo: list[str]
+    header: list[str] = field(default_factory=list)  # the deadline and prefix used, in words
 
     @property
     def exit_code(self) -> int:
         return 1 if any(r.state == "error" for r in self.repos) else 0
 
     def summary(self) -> str:
-        lines = [r.line() for r in self.repos]
+        lines = [*self.header, *[r.line() for r in self.repos]]
         lines += [f"  {s}: on the roster, no repository found" for s in self.roster_without_repo]
         counts = {s: sum(r.state == s for r in self.repos)
-                  for s in ("collected", "updated", "unchanged", "skipped", "error")}
+                  for s in ("collected", "updated", "unchanged", "skipped", "unmatched", "error")}
+        doubtful = sum(bool(r.doubts) for r in self.repos)
         lines.append("collect: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+                     + (f", {doubtful} with doubtful dates" if doubtful else "")
                      + f" ({len(self.repos)} repositories)")
         return "\n".join(lines)
 
@@ -98,17 +110,6 @@ def has_commits(repo: Path) -> bool:
         return True
     except CourseError:
         return False
-
-
-def commit_at(repo: Path, deadline: datetime | None) -> tuple[str, datetime] | None:
-    """The newest commit reachable from HEAD whose committer time is at or before `deadline`."""
-    best = None
-    pairs = git(repo, "rev-list", "--timestamp", "HEAD").split()
-    for stamp, sha in zip(pairs[::2], pairs[1::2], strict=True):
-        when = datetime.fromtimestamp(int(stamp), UTC)
-        if (deadline is None or when <= deadline) and (best is None or when > best[1]):
-            best = (sha, when)
-    return best
 
 
 def tree_notebooks(repo: Path, commit: str) -> list[str]:
@@ -171,14 +172,26 @@ def common_prefix(names: list[str]) -> str | None:
     return shared[: shared.rfind("-")] if "-" in shared else None
 
 
-def username_of(name: str, prefix: str | None, roster: dict[str, RosterEntry]) -> str:
-    """`<prefix>-<username>` -> username; a roster username that ends the name wins."""
-    on_roster = [e.username for u, e in roster.items() if name.lower().endswith("-" + u)]
-    if on_roster:
-        return max(on_roster, key=len)
-    if prefix and name.startswith(prefix + "-") and len(name) > len(prefix) + 1:
-        return name[len(prefix) + 1:]
-    return name
+def username_of(name: str, prefix: str | None, roster: dict[str, RosterEntry] | None = None) -> str:
+    """`<prefix>-<username>` -> username, exactly (no suffix guessing); the roster's spelling when
+    the username is on it (GitHub names are case-insensitive)."""
+    user = name
+    if prefix and name.lower().startswith(prefix.lower() + "-") and len(name) > len(prefix) + 1:
+        user = name[len(prefix) + 1:]
+    entry = (roster or {}).get(user.lower())
+    return entry.username if entry else user
+
+
+def guess_prefix(names: list[str], roster: dict[str, RosterEntry]) -> str | None:
+    """The shared `<prefix>` of the clone names; with a roster, the shortest-or-longer cut of the
+    shared start (at a `-`) under which most names are exactly `<prefix>-<roster username>`."""
+    shared = common_prefix(names)
+    if not shared or not roster:
+        return shared
+    cuts = [shared[:i] for i, ch in enumerate(shared) if ch == "-"] + [shared]
+    def hits(prefix):
+        return sum(username_of(n, prefix, None).lower() in roster for n in names)
+    return max(reversed(cuts), key=hits)  # ties: the longest cut, as without a roster
 
 
 def pick_notebooks(repo: Path, commit: str, expected: dict[str, set[str]],
@@ -202,9 +215,10 @@ def pick_notebooks(repo: Path, commit: str, expected: dict[str, set[str]],
 
 # --- writing submitted/ ---------------------------------------------------------------------
 
-def submission_files(notebooks: dict[str, bytes], when: datetime) -> dict[str, bytes]:
+def submission_files(notebooks: dict[str, bytes], when: datetime, meta: dict) -> dict[str, bytes]:
     files = {f"{s}.ipynb": data for s, data in notebooks.items()}
     files["timestamp.txt"] = when.strftime(TIMESTAMP_FORMAT).encode() + b"\n"
+    files[METADATA] = (json.dumps(meta, indent=1, sort_keys=True) + "\n").encode()
     return files
 
 
@@ -214,10 +228,18 @@ def existing_files(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
 
 
+def collected_from(old: dict[str, bytes]) -> str | None:
+    """The GitHub username an earlier collection came from (None: unknown, e.g. copied by hand)."""
+    try:
+        return json.loads(old[METADATA]).get("github_username")
+    except (KeyError, ValueError, AttributeError):
+        return None
+
+
 def changes(old: dict[str, bytes], new: dict[str, bytes]) -> list[str]:
     """What replacing `old` by `new` changes, in words (worse data is named as such)."""
     out = []
-    for name in sorted(old.keys() | new.keys()):
+    for name in sorted((old.keys() | new.keys()) - {METADATA}):
         if name not in new:
             out.append(f"{name} removed (it was in the earlier collection; the repository no longer has it)")
         elif name not in old:
@@ -244,7 +266,15 @@ def write_submission(folder: Path, files: dict[str, bytes]) -> None:
     staging.rename(folder)
 
 
-def collect_repo(course: Course, repo: Path, username: str, student: str, deadline: datetime | None,
+@dataclass(frozen=True)
+class When:
+    """The times a collection is judged by."""
+    deadline: datetime | None = None
+    released: datetime | None = None
+    now: datetime | None = None
+
+
+def collect_repo(course: Course, repo: Path, username: str, student: str, when: When,
                  expected: dict[str, set[str]], release: dict[str, bytes]) -> RepoReport:
     r = RepoReport(repo, username, student)
     target = course.step_dir("submitted", student)
@@ -253,12 +283,19 @@ def collect_repo(course: Course, repo: Path, username: str, student: str, deadli
     if not has_commits(repo):
         r.notes.append("the repository has no commits: nothing to collect" + kept)
         return r
-    found = commit_at(repo, deadline)
-    if found is None:
-        r.notes.append("no commit at or before the deadline: nothing to collect" + kept)
+    history = dates.history(git, repo)
+    late = dates.late_commits(history, when.deadline)
+    chosen = dates.commit_at(history, when.deadline)
+    if chosen is None:
+        r.notes += ["no commit at or before the deadline: nothing to collect" + kept, late]
         return r
-    r.commit, when = found
-    r.timestamp = when.strftime(TIMESTAMP_FORMAT)
+    if late:
+        r.notes.append(late)
+    r.commit, r.timestamp = chosen.sha, chosen.committed.strftime(TIMESTAMP_FORMAT)
+    pushes = dates.read_pushes(repo.with_name(repo.name + ".activity.json"))
+    pushed = dates.first_push(pushes, history, chosen.sha) if pushes else None
+    r.doubts = dates.doubts(history, chosen, now=when.now or datetime.now(UTC), deadline=when.deadline,
+                            released=when.released, pushed=pushed)
     notebooks = pick_notebooks(repo, r.commit, expected, r.notes)
     if not notebooks:
         r.notes.append("no notebook of the assignment at this commit: nothing to collect" + kept)
@@ -266,7 +303,18 @@ def collect_repo(course: Course, repo: Path, username: str, student: str, deadli
     unchanged = [s for s, data in notebooks.items() if data == release.get(s)]
     if unchanged:
         r.notes.append(f"unchanged from the handout: {', '.join(unchanged)}")
-    new, old = submission_files(notebooks, when), existing_files(target)
+    meta = {"repository": repo.name, "github_username": username, "commit": chosen.sha,
+            "committer_date": chosen.committed.isoformat(), "author_date": chosen.authored.isoformat(),
+            "deadline": when.deadline.isoformat() if when.deadline else None,
+            "first_pushed": pushed.isoformat() if pushed else None,
+            "pushes_known": pushes is not None, "late_commits": late, "date_doubts": r.doubts}
+    new, old = submission_files(notebooks, chosen.committed, meta), existing_files(target)
+    owner = collected_from(old)
+    if owner is not None and owner.lower() != username.lower():
+        r.state = "error"
+        r.notes.append(f"{target.relative_to(course.root)} holds the collection of GitHub user {owner}, "
+                       f"not {username}: not overwritten (remove that folder by hand if the roster changed)")
+        return r
     if new == old:
         r.state = "unchanged"
         return r
@@ -278,13 +326,7 @@ def collect_repo(course: Course, repo: Path, username: str, student: str, deadli
 
 
 def parse_deadline(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError as err:
-        raise CourseError(f"--deadline {text!r} is not ISO 8601 (e.g. 2026-11-20T17:00:00+01:00)") from err
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    return parse_time(text, "--deadline") if text else None
 
 
 def add_to_gradebook(course: Course, entries: list[RosterEntry]) -> None:
@@ -296,45 +338,73 @@ def add_to_gradebook(course: Course, entries: list[RosterEntry]) -> None:
                                         email=e.email)
 
 
-def identify(repos_dir: Path, people: dict[str, RosterEntry], prefix: str | None = None):
-    """(clone, GitHub username, roster entry or None) for every clone under `repos_dir`."""
+def identify(repos_dir: Path, people: dict[str, RosterEntry], prefix: str | None = None,
+             used: list[str] | None = None):
+    """(clone, GitHub username, roster entry or None) for every clone under `repos_dir`; the
+    username is exactly what follows the prefix. `used` receives the prefix used, in words."""
     clones = find_repos(repos_dir)
-    guessed = common_prefix([p.name for p, hint in clones if hint is None])
+    guessed = None if prefix else guess_prefix([p.name for p, hint in clones if hint is None], people)
+    if used is not None:
+        used.append(f"repository names: {prefix}-<username> (--prefix)" if prefix else
+                    f"repository names: {guessed}-<username> (guessed from the clone names; "
+                    "give --prefix to be sure)" if guessed else "")
     for repo, hint in clones:
         user = username_of(repo.name, prefix or hint or guessed, people)
         yield repo, user, people.get(user.lower())
 
 
 def collect(*, repos: str, root: str | None = None, roster: str | None = None, deadline: str | None = None,
-            prefix: str | None = None) -> CollectResult:
-    """Copy each student's notebooks, as of their last commit at or before `deadline`, into submitted/."""
+            prefix: str | None = None, released: str | None = None, now: datetime | None = None,
+            org: str | None = None) -> CollectResult:
+    """Copy each student's notebooks, as of their last commit at or before `deadline`, into submitted/.
+    With `org`, first clone or update `<repos>/<prefix>-<username>` for every roster student."""
     course = Course.here(root)
     repos_dir = Path(repos)
+    when = When(parse_deadline(deadline), parse_time(released, "--released") if released else None, now)
+    if org:
+        from .repos import DEFAULT_PREFIX, clone_repos
+
+        if not roster:
+            raise CourseError("--org needs --roster: the roster says whose repositories to fetch")
+        prefix = prefix or DEFAULT_PREFIX
+        fetched = clone_repos(org=org, roster=roster, prefix=prefix, into=repos)
+        if fetched.exit_code:
+            print("collect: the repositories above could not be fetched; collecting what is there")
     if not repos_dir.is_dir():
         raise CourseError(f"no folder {repos_dir}")
-    when = parse_deadline(deadline)
     people = read_roster(Path(roster)) if roster else {}
     stems = release_notebooks(course)
     release = {s: (course.step_dir("release") / f"{s}.ipynb").read_bytes() for s in stems}
     expected = {s: grade_ids(data) for s, data in release.items()}
-    reports, seen = [], {}
-    for repo, user, entry in identify(repos_dir, people, prefix):
+    used: list[str] = []
+    found = list(identify(repos_dir, people, prefix, used))
+    header = [f"deadline: {show(when.deadline)} (given as {deadline})" if when.deadline else
+              "deadline: none (each repository's latest commit)", *[u for u in used if u]]
+    claims: dict[str, list[Path]] = {}
+    for repo, user, entry in found:
+        if entry or not people:
+            claims.setdefault(entry.student_id if entry else user, []).append(repo)
+    reports = []
+    for repo, user, entry in found:
         student = entry.student_id if entry else user
-        if student in seen:
+        if people and entry is None:
+            r = RepoReport(repo, user, user, state="unmatched", notes=[
+                f"matches no one on the roster (GitHub user {user}): not collected; add the user to the "
+                "roster if this is a student"])
+        elif len(claims[student]) > 1:
+            others = ", ".join(p.name for p in claims[student] if p != repo)
             r = RepoReport(repo, user, student, state="error",
-                           notes=[f"student {student} already collected from {seen[student].name}: skipped"])
+                           notes=[f"student {student} also matches {others}: none of them collected"])
         else:
-            seen[student] = repo
             try:
                 r = collect_repo(course, repo, user, student, when, expected, release)
             except CourseError as err:
                 r = RepoReport(repo, user, student, state="error", notes=[str(err)])
-        if people and entry is None:
-            r.notes.insert(0, f"GitHub user {user} is not on the roster: collected as student id {student}")
         reports.append(r)
     if people:
         add_to_gradebook(course, list(people.values()))
-    result = CollectResult(reports, sorted(e.student_id for e in people.values() if e.student_id not in seen))
+    result = CollectResult(reports, sorted(e.student_id for e in people.values() if e.student_id not in claims),
+                           header)
     print(result.summary())
     return result
 
@@ -346,6 +416,9 @@ def return_feedback(*, repos: str, root: str | None = None, out: str = "feedback
     people = read_roster(Path(roster)) if roster else {}
     target = Path(out)
     for repo, user, entry in identify(Path(repos), people, prefix):
+        if people and entry is None:
+            print(f"  {repo.name}: matches no one on the roster: nothing copied")
+            continue
         html = sorted(course.step_dir("feedback", entry.student_id if entry else user).glob("*.html"))
         for path in html:
             dest = target / repo.name / "feedback" / path.name
