@@ -50,6 +50,7 @@ def sandboxed_kernel(cwd: Path, *, env: dict | None = None, stderr=None):
             kc.execute_interactive(code, output_hook=hook, timeout=60)
             return "".join(out)
 
+        run.client = kc
         yield km, run
     finally:
         kc.stop_channels()
@@ -145,6 +146,21 @@ def test_the_kernel_is_alone_in_its_process_namespace_with_an_init_it_cannot_sig
     code = ("import os\nprint(os.getpid(), sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))\n"
             "try:\n    os.kill(1, 9)\nexcept OSError as e:\n    print(type(e).__name__)")
     assert run_cell(code, submission).split("\n")[:2] == ["2 [1, 2]", "PermissionError"]
+
+
+@needs_sandbox
+def test_an_interrupt_reaches_the_kernel_through_its_init_and_the_kernel_goes_on(submission):
+    with sandboxed_kernel(submission) as (km, run):
+        kc = run.client
+        msg_id = kc.execute("import time\nwhile True:\n    time.sleep(0.01)")
+        while kc.get_iopub_msg(timeout=30)["msg_type"] != "execute_input":  # the loop has started
+            pass
+        km.interrupt_kernel()  # SIGINT to the launcher's process group, as nbclient does at a cell timeout
+        reply = kc.get_shell_msg(timeout=30)
+        while reply["parent_header"].get("msg_id") != msg_id:
+            reply = kc.get_shell_msg(timeout=30)
+        assert reply["content"].get("ename") == "KeyboardInterrupt", reply["content"]
+        assert run("print('still here')").strip() == "still here"
 
 
 def sandbox_processes(launcher: int) -> list[int]:

@@ -179,9 +179,13 @@ def apply_limits(limits: Limits, *, pids_cgroup: bool) -> None:
 
 def run_init(command: list[str]) -> int:
     """Start the kernel as a child, stay PID 1 until it ends; returns its exit status."""
+    # Interrupts (SIGINT to the process group) are for the kernel: Python's KeyboardInterrupt here
+    # would end PID 1, and the namespace with it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     kernel = os.fork()
     if kernel == 0:
         try:
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
             os.execve(command[0], command, os.environ.copy())
         finally:
             os._exit(127)

@@ -8,8 +8,10 @@ leader of a new process group: interrupts (SIGINT) and kills (SIGKILL) go to the
 whole group, kernel included.
 
 Sandboxed: `unshare` + `inside.py` build the locked-in kernel (see the package
-docstring); this process relays the kernel's ports (relay.py), waits for it, and
-removes its scratch folder. Unsandboxed (see `unavailable_reason`): one loud warning
+docstring), in a pids cgroup of its own where the machine allows (cgroup.py); this
+process relays the kernel's ports (relay.py), waits for it, kills the whole sandbox
+when its own parent dies or the kernel's lifetime is over, and removes its scratch
+folder and cgroup. Unsandboxed (see `unavailable_reason`): one loud warning
 per grading process, then the plain kernel in a scratch copy of the folder without
 notebooks. Everything this module prints goes to nbgrader's log, marked MARKER.
 """
@@ -206,9 +208,11 @@ def run_plain(connection_file: str, kernel_args: list[str], *, parent: int | Non
     try:
         shutil.copytree(os.getcwd(), scratch / "submission", symlinks=True,
                         ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
+        # stdout goes nowhere, as in the sandbox; stderr stays, to diagnose a kernel that fails to
+        # start (unsandboxed, the kernel can reach the grader's terminal anyway, e.g. /proc/<pid>/fd).
         proc = subprocess.Popen(kernel_command(connection_file, kernel_args), cwd=scratch / "submission",
                                 env={**os.environ, **blas_env(os.environ)}, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                stdout=subprocess.DEVNULL)
         return wait(proc, parent=parent, lifetime=lifetime, kill=proc.kill, term=proc.terminate)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
