@@ -49,7 +49,7 @@ PASSED_ENV = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "MPLBACKEND", "PYTHONDONTWRITE
 PASSED_ENV_PREFIXES = ("OPENBLAS_", "GOTO_", "OMP_", "MKL_", "BLIS_", "VECLIB_")
 # One BLAS thread per kernel unless the grader's environment sets its own: `lrcourse grade`
 # runs one kernel per core side by side, and a kernel whose BLAS starts a thread per core
-# makes them fight over the cores (and count against the sandbox user's process limit).
+# makes them fight over the cores (and count against the kernel's process limit).
 BLAS_THREAD_PIN = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
