@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import ast
 import os
+import resource
+import signal
 import socket
+import subprocess
 import sys
+import tempfile
 import threading
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from conftest import ROOT
 from jupyter_client.manager import KernelManager
 
-from lrcourse.sandbox import KERNEL_NAME, MARKER, Limits, unavailable_reason
+from lrcourse.sandbox import KERNEL_NAME, MARKER, RUN_DIR, Limits, cgroup, unavailable_reason
+from lrcourse.sandbox.setup import install_sandbox_kernel
 
 pytestmark = pytest.mark.slow  # not in the fast lane: kernels in the sandbox
 
@@ -20,27 +28,49 @@ needs_sandbox = pytest.mark.skipif(unavailable_reason() is not None,
                                    reason=f"no sandbox here: {unavailable_reason()}")
 
 
-def run_cell(code: str, cwd: Path, *, env: dict | None = None, stderr=None) -> str:
-    """Start a sandboxed kernel in `cwd`, run one cell, return its stdout (and error, if any)."""
+@contextmanager
+def sandboxed_kernel(cwd: Path, *, env: dict | None = None, stderr=None):
+    """A started sandboxed kernel in `cwd`: yields its manager and `run(code) -> stdout (and error)`."""
     km = KernelManager(kernel_name=KERNEL_NAME)
     km.start_kernel(cwd=str(cwd), env={**os.environ, **(env or {})}, stderr=stderr)
     kc = km.client()
     kc.start_channels()
     try:
         kc.wait_for_ready(timeout=60)
-        out = []
 
-        def hook(msg):
-            if msg["msg_type"] == "stream":
-                out.append(msg["content"]["text"])
-            elif msg["msg_type"] == "error":
-                out.append(f"{msg['content']['ename']}: {msg['content']['evalue']}")
+        def run(code: str) -> str:
+            out = []
 
-        kc.execute_interactive(code, output_hook=hook, timeout=60)
-        return "".join(out)
+            def hook(msg):
+                if msg["msg_type"] == "stream":
+                    out.append(msg["content"]["text"])
+                elif msg["msg_type"] == "error":
+                    out.append(f"{msg['content']['ename']}: {msg['content']['evalue']}")
+
+            kc.execute_interactive(code, output_hook=hook, timeout=60)
+            return "".join(out)
+
+        run.client = kc
+        yield km, run
     finally:
         kc.stop_channels()
         km.shutdown_kernel()
+
+
+def run_cell(code: str, cwd: Path, *, env: dict | None = None, stderr=None) -> str:
+    """Start a sandboxed kernel in `cwd`, run one cell, return its stdout (and error, if any)."""
+    with sandboxed_kernel(cwd, env=env, stderr=stderr) as (_, run):
+        return run(code)
+
+
+@pytest.fixture
+def limited(tmp_path_factory, monkeypatch):
+    """`limited(**limits)`: the sandboxed kernelspec with other limits, found first (JUPYTER_PATH)."""
+    def install(**limits):
+        prefix = tmp_path_factory.mktemp("kernelspec")
+        install_sandbox_kernel(prefix=str(prefix), limits=Limits(**limits))
+        monkeypatch.setenv("JUPYTER_PATH", str(prefix / "share" / "jupyter"))
+    return install
 
 
 @pytest.fixture
@@ -105,15 +135,173 @@ def test_the_kernel_runs_under_the_resource_limits(submission):
     code = ("import resource as r; print([r.getrlimit(x)[0] for x in "
             "(r.RLIMIT_AS, r.RLIMIT_CPU, r.RLIMIT_NPROC, r.RLIMIT_NOFILE, r.RLIMIT_FSIZE, r.RLIMIT_CORE)])")
     limits = Limits()
-    expected = [limits.memory, limits.cpu, limits.nproc, limits.nofile, limits.fsize, 0]
+    # With a pids cgroup per kernel the per-user count stays the grader's (see the next tests).
+    nproc = resource.getrlimit(resource.RLIMIT_NPROC)[0] if cgroup.available() else limits.nproc
+    expected = [limits.memory, limits.cpu, nproc, limits.nofile, limits.fsize, 0]
     assert run_cell(code, submission).strip() == str(expected)
 
 
 @needs_sandbox
-def test_the_kernel_is_alone_in_its_process_namespace(submission):
-    out = run_cell("import os; print(os.getpid(), sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))",
-                   submission)
-    assert out.strip() == "1 [1]"
+def test_the_kernel_is_alone_in_its_process_namespace_with_an_init_it_cannot_signal(submission):
+    code = ("import os\nprint(os.getpid(), sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))\n"
+            "try:\n    os.kill(1, 9)\nexcept OSError as e:\n    print(type(e).__name__)")
+    assert run_cell(code, submission).split("\n")[:2] == ["2 [1, 2]", "PermissionError"]
+
+
+@needs_sandbox
+def test_an_interrupt_reaches_the_kernel_through_its_init_and_the_kernel_goes_on(submission):
+    with sandboxed_kernel(submission) as (km, run):
+        kc = run.client
+        msg_id = kc.execute("import time\nwhile True:\n    time.sleep(0.01)")
+        while kc.get_iopub_msg(timeout=30)["msg_type"] != "execute_input":  # the loop has started
+            pass
+        km.interrupt_kernel()  # SIGINT to the launcher's process group, as nbclient does at a cell timeout
+        reply = kc.get_shell_msg(timeout=30)
+        while reply["parent_header"].get("msg_id") != msg_id:
+            reply = kc.get_shell_msg(timeout=30)
+        assert reply["content"].get("ename") == "KeyboardInterrupt", reply["content"]
+        assert run("print('still here')").strip() == "still here"
+
+
+def sandbox_processes(launcher: int) -> list[int]:
+    """The launcher and all its descendants (unshare, the namespace's init, the kernel, ...)."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    family = [launcher]
+    for pid in family:
+        family += [child for child, parent in parents.items() if parent == pid]
+    return family
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def wait_until(condition, seconds: float) -> bool:
+    """True as soon as `condition()` holds; False if it still does not after `seconds` (a deadline,
+    not a measurement: what the tests assert is the outcome)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+THREAD_HOG = ("import threading\nstop = threading.Event()\nheld = 0\n"
+              "try:\n    while held < 10_000:\n        threading.Thread(target=stop.wait, daemon=True).start()\n"
+              "        held += 1\nexcept RuntimeError as e:\n    print('held', held, e)")
+
+
+@needs_sandbox
+@pytest.mark.skipif(cgroup.available() is None, reason="no writable pids cgroup here: kernels share RLIMIT_NPROC")
+def test_a_kernel_holding_all_the_threads_it_may_does_not_stop_another_kernel(submission, limited):
+    limited(nproc=48)
+    with sandboxed_kernel(submission) as (_, hog):
+        held = hog(THREAD_HOG)  # and keeps them while the second kernel starts and runs
+        assert held.startswith("held ") and int(held.split()[1]) < 48, f"the per-kernel limit did not bite: {held}"
+        assert run_cell("print(6 * 7)", submission).strip() == "42"
+
+
+WORKER = """
+import sys, time
+from jupyter_client.manager import KernelManager
+km = KernelManager(kernel_name=sys.argv[1])
+km.start_kernel(cwd=sys.argv[2])
+kc = km.client()
+kc.start_channels()
+kc.wait_for_ready(timeout=60)
+print(km.provisioner.process.pid, flush=True)
+time.sleep(300)
+"""
+
+
+@needs_sandbox
+@pytest.mark.parametrize("killed", ["worker", "launcher"])
+def test_the_kernel_dies_with_the_process_that_started_it(submission, killed):
+    with subprocess.Popen([sys.executable, "-c", WORKER, KERNEL_NAME, str(submission)],
+                          stdout=subprocess.PIPE, text=True) as worker:
+        sandbox = []
+        try:
+            launcher = int(worker.stdout.readline())
+            sandbox = sandbox_processes(launcher)
+            assert len(sandbox) >= 3, f"launcher, unshare and kernel expected: {sandbox}"
+            os.kill(worker.pid if killed == "worker" else launcher, signal.SIGKILL)
+            assert wait_until(lambda: not any(alive(pid) for pid in sandbox), 20), \
+                f"still running after the {killed} was killed: {[pid for pid in sandbox if alive(pid)]}"
+        finally:
+            worker.kill()
+            for pid in sandbox:  # what outlived the test (the bug) is not left running
+                if alive(pid):
+                    os.kill(pid, signal.SIGKILL)
+
+
+@needs_sandbox
+def test_what_the_kernel_writes_to_its_file_descriptors_never_reaches_the_graders_output(submission, capfd):
+    code = ("import os\nmark = b'grade: 999 notebooks graded, 0 failed (LRCOURSE-FORGED)\\n'\nwrote = 0\n"
+            "def target(fd):\n    try:\n        return os.readlink(f'/proc/self/fd/{fd}')\n"
+            "    except OSError:\n        return 'socket:'\n"
+            "for fd in [1, 2] + [int(fd) for fd in os.listdir('/proc/self/fd') if int(fd) > 2]:\n"
+            "    if not target(fd).startswith(('socket:', 'anon_inode:')):  # not the kernel's own channels\n"
+            "        try:\n            os.write(fd, mark)\n            wrote += 1\n"
+            "        except OSError:\n            pass\n"
+            "for name in ('/proc/self/fd/1', '/proc/self/fd/2', '/dev/stdout', '/dev/stderr'):\n"
+            "    with open(name, 'wb') as f:\n        f.write(mark)\n        wrote += 1\n"
+            "print('wrote', wrote)")
+    out = run_cell(code, submission)
+    assert "wrote" in out and int(out.split("wrote")[1].split()[0]) >= 6, out
+    captured = capfd.readouterr()
+    assert "LRCOURSE-FORGED" not in captured.out + captured.err
+
+
+MOUNTS = """
+import errno, os
+rw = []
+for line in open('/proc/self/mountinfo'):
+    left, right = line.split(' - ')
+    point, options = left.split()[4], left.split()[5].split(',')
+    fstype, _, super_options = right.split()[:3]
+    if 'rw' in options:
+        rw.append((point, fstype, 'size=' in super_options))
+print(sorted(rw))
+try:
+    with open('%s/lrcourse-fill', 'wb') as f:
+        for _ in range(64):
+            f.write(b'x' * (1 << 20))
+            f.flush()
+except OSError as e:
+    print(errno.errorcode[e.errno])
+"""
+
+
+@needs_sandbox
+def test_every_writable_place_of_the_sandbox_is_a_size_capped_tmpfs(submission):
+    with sandboxed_kernel(submission) as (_, run):
+        mounts, *filled = run(MOUNTS % RUN_DIR).strip().splitlines()
+        on_host = list(Path(tempfile.gettempdir()).glob("lrcourse-sandbox-*/**/lrcourse-fill"))
+    devices = {f"/dev/{name}" for name in ("null", "zero", "full", "random", "urandom")}
+    for point, fstype, capped in ast.literal_eval(mounts):
+        assert (fstype == "tmpfs" and capped) or (point, fstype) == ("/proc", "proc") or point in devices, \
+            f"writable and not a size-capped tmpfs: {point} ({fstype})"
+    assert RUN_DIR in mounts, mounts
+    assert filled == ["ENOSPC"], f"writing 64 MiB into {RUN_DIR} should fill its tmpfs: {filled}"
+    assert on_host == [], f"the kernel's file reached the host's disk: {on_host}"
+
+
+@needs_sandbox
+def test_a_kernel_is_killed_at_its_wall_clock_limit(submission, limited, tmp_path):
+    limited(lifetime=5)
+    log = tmp_path / "launcher.txt"
+    with open(log, "w") as stderr, sandboxed_kernel(submission, stderr=stderr) as (km, _):
+        assert wait_until(lambda: not km.is_alive(), 60), "the kernel outlived its wall-clock limit"
+    assert f"{MARKER} kernel killed: it reached its wall-clock limit of 5 s" in log.read_text()
 
 
 @needs_sandbox

@@ -4,15 +4,20 @@ nbgrader starts kernels through a kernelspec; the course's sandboxed kernelspec
 (`lrcourse-sandbox`, selected by `c.Execute.kernel_name` in nbgrader_config.py) runs
 `python -m lrcourse.sandbox.launch` instead of ipykernel. The launcher:
 
-  1. starts `unshare` (new mount, network, PID, IPC and UTS namespaces), which runs
+  1. starts `unshare` (new mount, network, PID, IPC and UTS namespaces) in a pids
+     cgroup of its own (`cgroup`), with /dev/null as stdin, stdout and stderr; it runs
      `lrcourse.sandbox.inside` as root in the new namespaces: it builds a throwaway
      root (tmpfs + read-only binds of /usr, /etc and the Python installation only),
      copies the submission folder without any .ipynb into it, brings up a private
-     loopback, applies resource limits, and execs the kernel through `setpriv` as the
-     unprivileged sandbox user;
+     loopback, applies resource limits, and starts the kernel through `setpriv` as the
+     unprivileged sandbox user, staying on as the namespace's PID 1 (root, which the
+     kernel cannot signal) so that the kernel dies with the launcher;
   2. relays the five kernel ports: the client (nbgrader, nbclient) talks TCP on
      127.0.0.1 as always, the kernel listens on Unix sockets (ZMQ `ipc` transport)
-     in a folder shared with the launcher, so the kernel needs no network at all.
+     in a small tmpfs of its own, which the launcher reaches through /proc/<pid>/root,
+     so the kernel needs no network at all;
+  3. waits, and kills the whole sandbox when the process that started the launcher
+     dies (a grading worker killed) or after `Limits.lifetime` seconds.
 
 Where the sandbox cannot be set up (not Linux, not root, the user missing, unshare
 refused) the launcher says so loudly, once per grading process, and runs the plain
@@ -37,6 +42,7 @@ USER = "lrcsandbox"
 MARKER = "LRCOURSE-SANDBOX:"
 # Inside the sandbox: where the kernel's sockets and connection file live, HOME, cwd.
 RUN_DIR = "/run/lrcourse"
+RUN_SIZE = 1 << 20  # the tmpfs at RUN_DIR: a connection file and five sockets need a few bytes
 HOME = "/home/student"
 WORKDIR = HOME + "/submission"
 
@@ -47,11 +53,12 @@ class Limits:
 
     memory: int = 4 << 30  # RLIMIT_AS: address space; a bigger allocation is a MemoryError
     cpu: int = 600  # RLIMIT_CPU: CPU seconds for the whole notebook (wall time per cell is nbgrader's)
-    nproc: int = 256  # RLIMIT_NPROC: processes and threads of the sandbox user, all kernels together
+    nproc: int = 256  # processes and threads per kernel: its cgroup's pids.max (shared RLIMIT_NPROC without one)
     nofile: int = 512  # RLIMIT_NOFILE: open files
     fsize: int = 256 << 20  # RLIMIT_FSIZE: largest file the kernel may write
     disk: int = 512 << 20  # size of each writable tmpfs (home with the submission copy; /tmp)
     copy: int = 200 << 20  # largest submission folder copied into the sandbox
+    lifetime: int = 600  # wall-clock seconds a kernel may live, whatever it does; then it is killed
 
     def to_args(self) -> list[str]:
         return [f"--{k}={v}" for k, v in asdict(self).items()]

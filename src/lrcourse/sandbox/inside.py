@@ -1,36 +1,46 @@
-"""Stage two of the sandbox: runs as root inside the new namespaces, then becomes the kernel.
+"""Stage two of the sandbox: runs as root inside the new namespaces, starts the kernel, stays.
 
-Started by `unshare` (see launch.py) as PID 1 of a fresh PID namespace, with fresh
-mount, network, IPC and UTS namespaces. Steps, in order:
+Started by `unshare --kill-child` (see launch.py) as PID 1 of a fresh PID namespace,
+with fresh mount, network, IPC and UTS namespaces, and /dev/null as stdin, stdout and
+stderr (what it has to say goes through --status-fd). Steps, in order:
 
   loopback   bring up `lo` (the namespace has no other interface: no network)
   root       a tmpfs with read-only binds of the system and Python folders only
   devices    /dev/null, zero, full, random, urandom; /proc of the new PID namespace
-  writable   tmpfs HOME (with the submission copy, no .ipynb) and /tmp, size-capped
-  sockets    the launcher's socket folder at RUN_DIR (the kernel's ipc ports)
+  writable   tmpfs HOME (with the submission copy, no .ipynb), /tmp, /dev/shm and
+             RUN_DIR (the kernel's connection file and ipc sockets), each size-capped
   seal       remount the root read-only, chroot into it
   limits     rlimits (address space, CPU, processes, open files, file size, no core)
-  drop       exec `setpriv` as the sandbox user (no groups, no capabilities,
-             no_new_privs), which execs the kernel
+  kernel     fork; the child execs `setpriv` as the sandbox user (no groups, no
+             capabilities, no_new_privs), which execs the kernel
+  init       this process stays PID 1: root, so the kernel cannot signal it, and
+             killed by `unshare` when unshare dies (PR_SET_PDEATHSIG, which setpriv's
+             change of user would have cleared on the kernel itself). When PID 1 dies
+             the kernel kills everything in the namespace. It passes SIGTERM on,
+             reaps orphans and exits with the kernel's status.
 
-The first line written to --status-fd is `ok` just before the exec, or `error: ...`.
+The status fd gets `note: ...` lines, then `ok <host pid of this process>` just
+before the kernel starts, or `error: ...`.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import fcntl
+import json
 import os
 import resource
 import shutil
+import signal
 import socket
 import stat
 import struct
 import sys
 from pathlib import Path
 
-from . import HOME, MARKER, RUN_DIR, WORKDIR, Limits
+from . import HOME, RUN_DIR, RUN_SIZE, WORKDIR, Limits
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND = 32, 4096
@@ -66,7 +76,7 @@ def inner(root: Path, path: str) -> Path:
     return root / path.lstrip("/")
 
 
-def build_root(root: Path, *, python_dirs: list[str], limits: Limits, sockdir: str) -> None:
+def build_root(root: Path, *, python_dirs: list[str], limits: Limits, uid: int, gid: int) -> None:
     mount("lrcourse-sandbox", str(root), "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=0755")
     for path in SYSTEM:
         if os.path.islink(path):
@@ -98,9 +108,23 @@ def build_root(root: Path, *, python_dirs: list[str], limits: Limits, sockdir: s
             continue  # already inside a folder bound above
         target.mkdir(parents=True, exist_ok=True)
         bind(path, str(target))
+    # The kernel's sockets: a tiny tmpfs of its own, never a folder of the host (the launcher
+    # reaches it through /proc/<pid>/root).
     run = inner(root, RUN_DIR)
     run.mkdir(parents=True)
-    bind(sockdir, str(run), readonly=False)
+    mount("lrcourse-sandbox", str(run), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+          f"size={RUN_SIZE},nr_inodes=64,mode=0700,uid={uid},gid={gid}")
+
+
+def write_connection_file(host_file: str, target: Path, *, uid: int, gid: int) -> None:
+    """The client's connection file, for the kernel: same key and ports, ipc sockets in RUN_DIR."""
+    connection = json.loads(Path(host_file).read_text())
+    if connection.get("transport", "tcp") != "tcp":
+        raise RuntimeError(f"the client uses the {connection['transport']!r} transport, not tcp")
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(dict(connection, transport="ipc", ip=f"{RUN_DIR}/kernel"), f)
+    os.chown(target, uid, gid)
 
 
 def copy_submission(source: Path, target: Path, *, uid: int, gid: int, budget: int) -> list[str]:
@@ -140,11 +164,43 @@ def seed_home(home: Path, venv: str, *, uid: int, gid: int) -> None:
         os.chown(path, uid, gid)
 
 
-def apply_limits(limits: Limits) -> None:
-    for which, value in ((resource.RLIMIT_AS, limits.memory), (resource.RLIMIT_CPU, limits.cpu),
-                         (resource.RLIMIT_NPROC, limits.nproc), (resource.RLIMIT_NOFILE, limits.nofile),
-                         (resource.RLIMIT_FSIZE, limits.fsize), (resource.RLIMIT_CORE, 0)):
+def apply_limits(limits: Limits, *, pids_cgroup: bool) -> None:
+    """rlimits of the kernel. With a pids cgroup per kernel, RLIMIT_NPROC stays the grader's own:
+    it counts every process of the sandbox user, all kernels together, so a low one would let one
+    submission starve the others."""
+    values = [(resource.RLIMIT_AS, limits.memory), (resource.RLIMIT_CPU, limits.cpu),
+              (resource.RLIMIT_NOFILE, limits.nofile), (resource.RLIMIT_FSIZE, limits.fsize),
+              (resource.RLIMIT_CORE, 0)]
+    if not pids_cgroup:
+        values.append((resource.RLIMIT_NPROC, limits.nproc))
+    for which, value in values:
         resource.setrlimit(which, (value, value))
+
+
+def run_init(command: list[str]) -> int:
+    """Start the kernel as a child, stay PID 1 until it ends; returns its exit status."""
+    # Interrupts (SIGINT to the process group) are for the kernel: Python's KeyboardInterrupt here
+    # would end PID 1, and the namespace with it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    kernel = os.fork()
+    if kernel == 0:
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            os.execve(command[0], command, os.environ.copy())
+        finally:
+            os._exit(127)
+    def pass_on(signum, _frame):
+        with contextlib.suppress(OSError):
+            os.kill(kernel, signum)
+
+    signal.signal(signal.SIGTERM, pass_on)
+    while True:
+        try:
+            pid, status = os.waitpid(-1, 0)  # orphans of the namespace are reparented here
+        except ChildProcessError:
+            return 127
+        if pid == kernel:
+            return os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -152,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--status-fd", type=int, required=True)
     parser.add_argument("--source", required=True, help="nbgrader's working folder for the kernel")
     parser.add_argument("--root", required=True, help="empty host folder to mount the new root on")
-    parser.add_argument("--sockdir", required=True, help="host folder for the kernel's sockets")
+    parser.add_argument("--connection-file", required=True, help="the client's connection file (host path)")
+    parser.add_argument("--pids-cgroup", action="store_true", help="the launcher put us in a pids cgroup")
     parser.add_argument("--uid", type=int, required=True)
     parser.add_argument("--gid", type=int, required=True)
     parser.add_argument("--python-dir", action="append", default=[])
@@ -164,9 +221,12 @@ def main(argv: list[str] | None = None) -> int:
     kernel = args.kernel[1:] if args.kernel[:1] == ["--"] else args.kernel
     os.umask(0o022)  # folders made for the root are traversable by the sandbox user
     try:
+        host_pid = int(os.readlink("/proc/self"))  # still the host's /proc: the launcher's view of us
         root = Path(args.root)
         loopback_up()
-        build_root(root, python_dirs=args.python_dir, limits=limits, sockdir=args.sockdir)
+        build_root(root, python_dirs=args.python_dir, limits=limits, uid=args.uid, gid=args.gid)
+        write_connection_file(args.connection_file, inner(root, RUN_DIR) / "kernel.json", uid=args.uid,
+                              gid=args.gid)
         seed_home(inner(root, HOME), sys.prefix, uid=args.uid, gid=args.gid)
         skipped = copy_submission(Path(args.source), inner(root, WORKDIR), uid=args.uid, gid=args.gid,
                                   budget=limits.copy)
@@ -175,21 +235,19 @@ def main(argv: list[str] | None = None) -> int:
         os.chdir(WORKDIR)
         if not os.access("/usr/bin/setpriv", os.X_OK):
             raise RuntimeError("setpriv is not available inside the sandbox root")
-        apply_limits(limits)
+        apply_limits(limits, pids_cgroup=args.pids_cgroup)
     except Exception as err:  # reported to the launcher, which falls back loudly
         status.write(f"error: {type(err).__name__}: {err}\n")
         status.close()
         return 1
     if skipped:
         more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
-        print(f"{MARKER} submission files over the size limit, not copied: {', '.join(skipped[:5])}{more}",
-              file=sys.stderr)
-    status.write("ok\n")
+        status.write(f"note: submission files over the size limit, not copied: {', '.join(skipped[:5])}{more}\n")
+    status.write(f"ok {host_pid}\n")
     status.close()
     setpriv = ["/usr/bin/setpriv", f"--reuid={args.uid}", f"--regid={args.gid}", "--clear-groups",
                "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"]
-    os.execve(setpriv[0], setpriv + kernel, os.environ.copy())
-    return 127
+    return run_init(setpriv + kernel)
 
 
 if __name__ == "__main__":

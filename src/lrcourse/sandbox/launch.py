@@ -8,8 +8,10 @@ leader of a new process group: interrupts (SIGINT) and kills (SIGKILL) go to the
 whole group, kernel included.
 
 Sandboxed: `unshare` + `inside.py` build the locked-in kernel (see the package
-docstring); this process relays the kernel's ports (relay.py), waits for it, and
-removes its scratch folder. Unsandboxed (see `unavailable_reason`): one loud warning
+docstring), in a pids cgroup of its own where the machine allows (cgroup.py); this
+process relays the kernel's ports (relay.py), waits for it, kills the whole sandbox
+when its own parent dies or the kernel's lifetime is over, and removes its scratch
+folder and cgroup. Unsandboxed (see `unavailable_reason`): one loud warning
 per grading process, then the plain kernel in a scratch copy of the folder without
 notebooks. Everything this module prints goes to nbgrader's log, marked MARKER.
 """
@@ -17,33 +19,37 @@ notebooks. Everything this module prints goes to nbgrader's log, marked MARKER.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 from pathlib import Path
 
-from . import HOME, MARKER, RUN_DIR, USER, Limits, mode, sandbox_ids, unavailable_reason
+from . import HOME, MARKER, RUN_DIR, USER, Limits, cgroup, mode, sandbox_ids, unavailable_reason
 from .relay import Relay
 
 PR_SET_PDEATHSIG = 1
 SCRATCH_PREFIX = "lrcourse-sandbox-"
-# The kernel's environment: nothing of the grader's (tokens, database URLs) passes.
-# (JPY_PARENT_PID: ipykernel then prints no "Ctrl-C will not work" note to the log.)
+# The kernel's environment: nothing of the grader's (tokens, database URLs) passes. Nor does
+# JPY_PARENT_PID: a pid of the host means nothing in the kernel's PID namespace, where its parent
+# is the namespace's PID 1, and ipykernel would take that for "parent died" and exit.
 PASSED_ENV = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "MPLBACKEND", "PYTHONDONTWRITEBYTECODE",
-              "PYDEVD_DISABLE_FILE_VALIDATION", "JPY_PARENT_PID")
+              "PYDEVD_DISABLE_FILE_VALIDATION")
 # BLAS and OpenMP settings pass through: some machines need OPENBLAS_CORETYPE (older OpenBLAS
 # builds crash or compute wrong results on their CPU), and the numerics tests grade under
 # several core types and thread counts.
 PASSED_ENV_PREFIXES = ("OPENBLAS_", "GOTO_", "OMP_", "MKL_", "BLIS_", "VECLIB_")
 # One BLAS thread per kernel unless the grader's environment sets its own: `lrcourse grade`
 # runs one kernel per core side by side, and a kernel whose BLAS starts a thread per core
-# makes them fight over the cores (and count against the sandbox user's process limit).
+# makes them fight over the cores (and count against the kernel's process limit).
 BLAS_THREAD_PIN = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
@@ -80,45 +86,74 @@ def python_dirs() -> list[str]:
     return sorted(dirs)
 
 
-def run_sandboxed(connection_file: str, kernel_args: list[str], limits: Limits) -> int:
+def run_sandboxed(connection_file: str, kernel_args: list[str], limits: Limits, parent: int | None) -> int:
     connection = json.loads(Path(connection_file).read_text())
     if connection.get("transport", "tcp") != "tcp":
         raise SandboxUnavailable(f"the client uses the {connection['transport']!r} transport, not tcp")
     uid, gid = sandbox_ids()
     sweep_stale_scratch()
+    pids = cgroup.create(limits.nproc)
     scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
     try:
-        sockdir, root = scratch / "sock", scratch / "root"
-        sockdir.mkdir(mode=0o700)
+        root = scratch / "root"  # the sandbox's root is mounted here, in its own mount namespace only
         root.mkdir()
-        inner_conn = dict(connection, transport="ipc", ip=f"{RUN_DIR}/kernel")
-        (sockdir / "kernel.json").write_text(json.dumps(inner_conn))
-        for path in (sockdir, sockdir / "kernel.json"):
-            os.chown(path, uid, gid)
         read_end, write_end = os.pipe()
         cmd = ["unshare", "--mount", "--net", "--pid", "--ipc", "--uts", "--fork", "--kill-child",
                "--propagation", "private", "--",
                sys.executable, "-I", "-m", "lrcourse.sandbox.inside", f"--status-fd={write_end}",
-               f"--source={os.getcwd()}", f"--root={root}", f"--sockdir={sockdir}", f"--uid={uid}",
-               f"--gid={gid}", *[f"--python-dir={d}" for d in python_dirs()], *limits.to_args(), "--",
+               f"--source={os.getcwd()}", f"--root={root}", f"--connection-file={os.path.abspath(connection_file)}",
+               *(["--pids-cgroup"] if pids else []), f"--uid={uid}", f"--gid={gid}",
+               *[f"--python-dir={d}" for d in python_dirs()], *limits.to_args(), "--",
                *kernel_command(f"{RUN_DIR}/kernel.json", kernel_args)]
-        proc = subprocess.Popen(cmd, pass_fds=(write_end,), env=kernel_env(HOME), preexec_fn=_die_with_parent)
+
+        def preexec() -> None:
+            _die_with_parent()
+            if pids:
+                cgroup.enter(pids)
+
+        # The sandbox gets /dev/null as stdin, stdout and stderr: nothing the kernel writes reaches
+        # the grader's terminal or log (the kernel's own outputs travel as messages).
+        proc = subprocess.Popen(cmd, pass_fds=(write_end,), env=kernel_env(HOME), preexec_fn=preexec,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         os.close(write_end)
+        status = ""
         with os.fdopen(read_end) as status_pipe:
-            status = status_pipe.readline().strip()
-        if status != "ok":
+            for line in status_pipe:  # `note: ...` lines, then `ok <pid>` or `error: ...` (or EOF)
+                if not line.startswith("note: "):
+                    status = line.strip()
+                    break
+                print(f"{MARKER} {line.removeprefix('note: ').rstrip()}", file=sys.stderr, flush=True)
+        if not status.startswith("ok "):
             proc.kill()
             proc.wait()
             raise SandboxUnavailable(status.removeprefix("error: ") or
                                      f"unshare failed with exit code {proc.returncode}")
-        relay = Relay(connection, sockdir / "kernel", alive=lambda: proc.poll() is None)
+        init = int(status.split()[1])
+        init_fd = os.pidfd_open(init)
+        sockets = Path(f"/proc/{init}/root{RUN_DIR}/kernel")
+        relay = Relay(connection, sockets, alive=lambda: proc.poll() is None)
         relay.start()
         try:
-            return wait(proc)
+            return wait(proc, parent=parent, lifetime=limits.lifetime,
+                        kill=lambda: _kill_sandbox(proc, init_fd), term=lambda: _signal(init_fd, signal.SIGTERM))
         finally:
             relay.stop()
+            os.close(init_fd)
     finally:
+        if pids:
+            cgroup.remove(pids)
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _signal(pidfd: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        signal.pidfd_send_signal(pidfd, signum)
+
+
+def _kill_sandbox(proc: subprocess.Popen, init_fd: int) -> None:
+    """SIGKILL the namespace's PID 1 (the kernel and everything else in it die with it) and unshare."""
+    _signal(init_fd, signal.SIGKILL)
+    proc.kill()
 
 
 def sweep_stale_scratch() -> None:
@@ -129,33 +164,63 @@ def sweep_stale_scratch() -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def wait(proc: subprocess.Popen) -> int:
-    """Wait for the kernel; SIGTERM is passed on (SIGINT reaches it through the process group)."""
+def watch_parent() -> int | None:
+    """A pidfd of the process that started the launcher (the grading worker), None if it has gone."""
+    ppid = os.getppid()
+    try:
+        fd = os.pidfd_open(ppid)
+    except OSError:
+        return None
+    if os.getppid() != ppid:  # it died before we held it: we were reparented
+        os.close(fd)
+        return None
+    return fd
+
+
+def wait(proc: subprocess.Popen, *, parent: int | None, lifetime: float, kill, term) -> int:
+    """Wait for the kernel. SIGTERM is passed on (SIGINT reaches it through the process group).
+    The kernel is killed when the launcher's parent dies or after `lifetime` seconds."""
     signal.signal(signal.SIGINT, lambda *_: None)
-    signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
-    while True:
-        try:
-            return proc.wait()
-        except InterruptedError:
-            continue
+    signal.signal(signal.SIGTERM, lambda *_: term())
+    child = os.pidfd_open(proc.pid)
+    deadline = time.monotonic() + lifetime
+    try:
+        while True:
+            watched = [child] + ([parent] if parent is not None else [])
+            ready, _, _ = select.select(watched, [], [], max(0.0, deadline - time.monotonic()))
+            if child in ready:
+                return proc.wait()
+            if parent is not None and parent in ready:
+                kill()
+                return proc.wait()
+            if time.monotonic() >= deadline:
+                print(f"{MARKER} kernel killed: it reached its wall-clock limit of {lifetime:g} s "
+                      "(Limits.lifetime)", file=sys.stderr, flush=True)
+                kill()
+                return proc.wait()
+    finally:
+        os.close(child)
 
 
-def run_plain(connection_file: str, kernel_args: list[str]) -> int:
+def run_plain(connection_file: str, kernel_args: list[str], *, parent: int | None, lifetime: float) -> int:
     """The unsandboxed fallback: still never in the folder that holds the notebooks."""
     scratch = Path(tempfile.mkdtemp(prefix="lrcourse-kernel-"))
     try:
         shutil.copytree(os.getcwd(), scratch / "submission", symlinks=True,
                         ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
+        # stdout goes nowhere, as in the sandbox; stderr stays, to diagnose a kernel that fails to
+        # start (unsandboxed, the kernel can reach the grader's terminal anyway, e.g. /proc/<pid>/fd).
         proc = subprocess.Popen(kernel_command(connection_file, kernel_args), cwd=scratch / "submission",
-                                env={**os.environ, **blas_env(os.environ)})
-        return wait(proc)
+                                env={**os.environ, **blas_env(os.environ)}, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL)
+        return wait(proc, parent=parent, lifetime=lifetime, kill=proc.kill, term=proc.terminate)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
 def warn_unsandboxed(reason: str) -> None:
     """Say it loudly, once per grading process (the kernel manager's process)."""
-    flag = Path(tempfile.gettempdir()) / f"lrcourse-unsandboxed-{os.getppid()}-{_start_time(os.getppid())}"
+    flag = Path(tempfile.gettempdir()) / f"lrcourse-unsandboxed-{os.getppid()}-{cgroup.start_time(os.getppid())}"
     try:
         fd = os.open(flag, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         os.close(fd)
@@ -171,29 +236,24 @@ def warn_unsandboxed(reason: str) -> None:
     print(f"{bar}\n{MARKER} UNSANDBOXED\n{text}\n{bar}", file=sys.stderr, flush=True)
 
 
-def _start_time(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return "0"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lrcourse.sandbox.launch")
     parser.add_argument("-f", dest="connection_file", required=True)
     Limits.add_arguments(parser)
     args, kernel_args = parser.parse_known_args(argv)
+    parent = watch_parent()
+    limits = Limits.from_args(args)
     reason = unavailable_reason()
     if reason is None:
         try:
-            return run_sandboxed(args.connection_file, kernel_args, Limits.from_args(args))
+            return run_sandboxed(args.connection_file, kernel_args, limits, parent)
         except SandboxUnavailable as err:
             reason = f"the sandbox could not be set up ({err})"
     if mode() == "require":
         print(f"{MARKER} LRCOURSE_SANDBOX=require, but {reason}", file=sys.stderr, flush=True)
         return 3
     warn_unsandboxed(reason)
-    return run_plain(args.connection_file, kernel_args)
+    return run_plain(args.connection_file, kernel_args, parent=parent, lifetime=limits.lifetime)
 
 
 if __name__ == "__main__":

@@ -71,8 +71,15 @@ class Relay:
             loop.run_forever()
         for server in servers:
             server.close()
-        # Connections still open when the kernel has gone are dropped without a word.
+        # Connections still open when the kernel has gone are dropped without a word, and closed
+        # while the loop still runs (else their clean-up fails noisily when the launcher exits).
         loop.set_exception_handler(lambda *_: None)
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        with contextlib.suppress(BaseException):
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.close()
         self._done.set()
 
     async def _serve(self):

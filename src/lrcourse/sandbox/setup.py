@@ -4,7 +4,8 @@ Idempotent; `make setup` runs it. Steps, in order:
   user     `useradd --system` the sandbox user (root only; skipped when it exists)
   cache    matplotlib's font cache, built once and copied into every sandbox HOME
   kernel   write share/jupyter/kernels/lrcourse-sandbox/kernel.json into this venv
-  probe    start one sandboxed kernel, run a cell, report what it saw
+  probe    start one sandboxed kernel, run a cell, report what it saw, and how the
+           process limit is enforced here (a pids cgroup per kernel, or one shared rlimit)
 """
 
 from __future__ import annotations
@@ -102,4 +103,16 @@ def sandbox_setup(*, root: str | None = None, check: bool = True) -> int:
         from ..course import find_root
 
         print(probe(find_root(Path(root) if root else None)).rstrip())
+    print(f"sandbox processes: {process_limit()}")
     return 0
+
+
+def process_limit(limits: Limits | None = None) -> str:
+    """How the kernels' process and thread limit is enforced on this machine."""
+    from . import cgroup
+
+    nproc = (limits or Limits()).nproc
+    kind = cgroup.available()
+    if kind:
+        return f"{nproc} per kernel ({kind} pids.max)"
+    return f"{nproc} for all kernels together (RLIMIT_NPROC of {USER}: no writable pids cgroup here)"
