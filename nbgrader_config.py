@@ -56,6 +56,8 @@ c.Execute.record_timing = False
 # nbgrader's Execute is replaced by VerifiedExecute; the rest is nbgrader's own list.
 c.Autograde.autograde_preprocessors = [
     "lrcourse.verify.VerifiedExecute",
+    # every cell's outputs (text, images, HTML) and attachments cut to 2 MB, the notebook to 20 MB
+    "lrcourse.preprocessors.CapOutput",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",

@@ -304,3 +304,49 @@ def test_a_payload_that_is_missing_too_large_or_not_json_is_explained():
     assert "cannot read" in run._payload(out("{nope"))[1][0]
     text, notes = run._payload(out(json.dumps({"fig": {"k": "unreadable", "why": "TypeError: code"}})))
     assert text and notes == ["`fig` could not be handed over: TypeError: code"]
+
+
+# --- output caps -----------------------------------------------------------------------------
+
+def test_outputs_of_every_type_are_cut_to_the_cell_and_notebook_budgets():
+    from lrcourse.preprocessors import CapOutput, output_bytes
+
+    png = base64.b64encode(b"\x89PNG" + b"0" * 3_000_000).decode()
+    flood = nbformat.v4.new_code_cell("flood", outputs=[
+        nbformat.v4.new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"}),
+        nbformat.v4.new_output("stream", name="stdout", text="x" * 5_000_000),
+        nbformat.v4.new_output("error", ename="AssertionError", evalue="e" * 50_000, traceback=["t" * 50_000] * 99),
+    ])
+    small = nbformat.v4.new_code_cell("ok", outputs=[nbformat.v4.new_output("stream", name="stdout", text="fine\n")])
+    note = nbformat.v4.new_markdown_cell("see", attachments={"big.png": {"image/png": png}})
+    again = nbformat.from_dict(flood)
+    again.id = "flood-again"
+    nb = nbformat.v4.new_notebook(cells=[note, flood, small, again])
+    CapOutput(max_cell_bytes=1_000_000, max_notebook_bytes=1_500_000).preprocess(nb, {})
+    assert "attachments" not in nb.cells[0]
+    for cell in nb.cells[1:]:
+        assert sum(output_bytes(o) for o in cell.outputs) <= 1_000_000 + 200
+    kinds = [o.output_type for o in nb.cells[1].outputs]
+    assert "error" in kinds and "display_data" not in kinds  # the failing verdict survives; the image goes
+    assert "bytes of output removed" in nb.cells[1].outputs[-1].text
+    assert nb.cells[2].outputs[0].text == "fine\n"
+    assert "error" in [o.output_type for o in nb.cells[3].outputs]  # over the notebook budget: error still kept
+    total = sum(output_bytes(o) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert total <= 1_500_000 + 2 * 20_000 + 400
+
+
+def test_outputs_beyond_the_budget_are_dropped_as_they_arrive():
+    run = VerifiedExecute(max_arriving_bytes=1000)
+    run.reset_execution_trackers()
+    run.clear_before_next_output = False  # what nbclient sets when a cell starts
+    outs: list = []
+
+    def msg(kind, **content):
+        return {"msg_type": kind, "content": content, "parent_header": {"msg_id": "m"}, "header": {"msg_type": kind}}
+
+    run.output(outs, msg("stream", name="stdout", text="a" * 600), None, 0)
+    for _ in range(5):
+        run.output(outs, msg("display_data", data={"image/png": "b" * 600}, metadata={}), None, 0)
+    run.output(outs, msg("error", ename="E", evalue="v", traceback=[]), None, 0)
+    assert [o.output_type for o in outs] == ["stream", "stream", "error"]
+    assert "dropped by the grader" in outs[1].text

@@ -97,13 +97,15 @@ def execute_notebook(notebook: str, files: dict[str, bytes], config_text: str, r
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         nb = nbformat.reads(notebook, as_version=4)
-        run, _ = executor_class(config)
+        run, after = executor_class(config)
         kwargs = {}
         if reference is not None and getattr(run, "runs_a_reference", False):
             kwargs["reference"] = nbformat.reads(reference, as_version=4)
         with autograde_env():
             nb, _ = run(config=config, **kwargs).preprocess(nb, {"metadata": {"path": str(workdir)}})
-        cap_output(nb)
+        for step in after:  # output caps: what travels back from a worker is already cut
+            if getattr(step, "runs_in_worker", False):
+                nb, _ = step(config=config).preprocess(nb, {})
         timed_out = tuple(
             cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"cell {i}"
             for i, cell in enumerate(nb.cells)
@@ -119,25 +121,6 @@ def execute_notebook(notebook: str, files: dict[str, bytes], config_text: str, r
                         seconds=time.perf_counter() - start)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-MAX_OUTPUT_CHARS = 1_000_000  # per cell; nbgrader's LimitOutput counts lines, not characters
-
-
-def cap_output(nb, limit: int = MAX_OUTPUT_CHARS) -> None:
-    """Cut every cell's text output to `limit` characters (a print of 100 MB stays out of the
-    gradebook, the autograded notebook and the feedback)."""
-    for cell in nb.cells:
-        budget = limit
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "stream":
-                text = output.get("text", "")
-                if len(text) > budget:
-                    output["text"] = text[:budget] + f"\n... output cut at {limit:,} characters ...\n"
-                budget = max(0, budget - len(text))
-            for mime, value in (output.get("data") or {}).items():
-                if isinstance(value, str) and mime.startswith("text/") and len(value) > limit:
-                    output["data"][mime] = value[:limit] + f"\n... output cut at {limit:,} characters ...\n"
 
 
 def warm_up() -> None:

@@ -1,7 +1,11 @@
 """nbgrader preprocessors the course adds to nbgrader's pipelines (selected in nbgrader_config.py)."""
 
+import json
+
+import nbformat
 from nbformat.notebooknode import NotebookNode
-from nbgrader.preprocessors import ClearHiddenTests
+from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
+from traitlets import Integer
 
 HIDDEN_NOTE = "# (This cell also ran hidden tests; their code is not shown.)"
 
@@ -35,3 +39,71 @@ class HideHiddenTests(ClearHiddenTests):
             if output.output_type == "error":
                 output.traceback = [f"{output.ename}: {output.evalue}"]
         return cell, resources
+
+
+def output_bytes(output) -> int:
+    """The size of one output as stored: its text, its data bundle (images included)."""
+    size = len(output.get("text", "")) if output.get("output_type") == "stream" else 0
+    for value in (output.get("data") or {}).values():
+        size += len(value) if isinstance(value, str) else len(json.dumps(value))
+    if output.get("output_type") == "error":
+        size += len(output.get("evalue", "")) + sum(len(line) for line in output.get("traceback", []))
+    return size
+
+
+def _cut_note(removed: int, limit: int) -> NotebookNode:
+    return nbformat.v4.new_output("stream", name="stdout", text=(
+        f"\n... {removed:,} bytes of output removed: over the grader's limit of {limit:,} bytes per cell ...\n"))
+
+
+class CapOutput(NbGraderPreprocessor):
+    """Autograde step: every cell's outputs, whatever their type (text, images, HTML, JSON),
+    and a markdown cell's attachments, cut to `max_cell_bytes`, and the notebook to
+    `max_notebook_bytes`. An error output is always kept (shortened), so a failing test
+    still scores zero; what is removed is replaced by one line saying how much."""
+
+    runs_in_worker = True  # lrcourse.execute runs it where the notebook was executed, too
+
+    max_cell_bytes = Integer(2_000_000, help="Bytes of output one cell may keep.").tag(config=True)
+    max_notebook_bytes = Integer(20_000_000, help="Bytes of output one notebook may keep.").tag(config=True)
+
+    def preprocess(self, nb: NotebookNode, resources):
+        left = self.max_notebook_bytes
+        for cell in nb.cells:
+            budget = min(self.max_cell_bytes, left)
+            attachments = cell.get("attachments")
+            if attachments:
+                size = len(json.dumps(attachments))
+                if size > budget:
+                    del cell["attachments"]
+                else:
+                    budget -= size
+            if cell.cell_type != "code":
+                left -= min(self.max_cell_bytes, left) - budget
+                continue
+            start = budget
+            for output in cell.outputs:  # errors first: a failing verdict is always kept
+                if output.output_type == "error":
+                    output.evalue = output.get("evalue", "")[:2_000]
+                    output.traceback = [line[:2_000] for line in output.get("traceback", [])[-40:]]
+                    budget = max(0, budget - output_bytes(output))
+            kept, removed = [], 0
+            for output in cell.outputs:
+                size = output_bytes(output)
+                if output.output_type == "error":
+                    kept.append(output)
+                elif size <= budget:
+                    kept.append(output)
+                    budget -= size
+                elif output.output_type == "stream" and budget > 0:
+                    removed += size - budget
+                    output.text = output.text[:budget]
+                    kept.append(output)
+                    budget = 0
+                else:
+                    removed += size
+            if removed:
+                kept.append(_cut_note(removed, self.max_cell_bytes))
+            cell.outputs = kept
+            left -= start - budget
+        return nb, resources

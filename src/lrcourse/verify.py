@@ -52,18 +52,39 @@ class VerifiedExecute(Execute):
     runs_a_reference = True  # lrcourse.execute passes the source notebook (a worker may have no course)
 
     handover_limit = Integer(
-        64 * 2**20, help="Largest hand-over (bytes of JSON) one test cell may receive; a larger one "
+        6 * 2**20, help="Largest hand-over (bytes of JSON) one test cell may receive; a larger one "
         "counts as unreadable answers.").tag(config=True)
     reference_path = Unicode(
         "", help="The source notebook whose read-only and test cells are run (default: the "
         "assignment's notebook in the course's source directory).").tag(config=True)
 
+    max_arriving_bytes = Integer(
+        8 * 2**20, help="Bytes of output one cell of the student's kernel may send; later outputs "
+        "are dropped as they arrive (CapOutput cuts what is kept further), so printing "
+        "gigabytes cannot fill the grader's memory.").tag(config=True)
+
     def __init__(self, *args, reference: NotebookNode | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.reference = reference
+        self._arrived: dict[int, int] = {}
+
+    def output(self, outs, msg, display_id, cell_index):
+        """nbclient's output handler, with a byte budget per cell (errors always kept)."""
+        content = msg.get("content", {})
+        size = len(content.get("text", "")) + sum(
+            len(v) if isinstance(v, str) else len(json.dumps(v)) for v in (content.get("data") or {}).values())
+        used = self._arrived.get(cell_index, 0)
+        self._arrived[cell_index] = used + size
+        if used + size > self.max_arriving_bytes and msg.get("msg_type") != "error":
+            if used <= self.max_arriving_bytes:
+                outs.append(nbformat.v4.new_output("stream", name="stdout", text=(
+                    f"\n... outputs beyond {self.max_arriving_bytes:,} bytes dropped by the grader ...\n")))
+            return None
+        return super().output(outs, msg, display_id, cell_index)
 
     def preprocess(self, nb: NotebookNode, resources=None, km=None):
         reference = self.reference or self._load_reference(resources)
+        self._arrived = {}
         reads = {nbgrader_meta(c)["grade_id"]: declared_reads(c.source) or []
                  for c in reference.cells if kind(c) == "test"}
         arranged = arrange(nb, reference)
