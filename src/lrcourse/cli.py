@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         from .feedback import feedback
 
         done = feedback(root=args.root)
-        if done.failed:
+        if done.failed or done.ungraded:
             print(done.summary())
         return done.exit_code
     elif args.verb == "export":
