@@ -20,7 +20,7 @@ from html.parser import HTMLParser
 
 import nbformat
 import pytest
-from conftest import ROOT, read_rows, release_nb, scratch_course, source_nb, write_submission
+from conftest import ROOT, read_rows, read_table, release_nb, scratch_course, source_nb, write_submission
 from nbformat.v4 import new_output
 from nbgrader.api import Gradebook
 from nbgrader.apps.api import NbGraderAPI
@@ -31,6 +31,7 @@ from traitlets.config.loader import PyFileConfigLoader
 from lrcourse.course import ASSIGNMENT, tool_env
 from lrcourse.export import export
 from lrcourse.feedback import feedback
+from lrcourse.report import plot_pass_rates, report
 from lrcourse.sanitize import SanitizeStudentContent, markdown_to_html
 from lrcourse.scenarios import scenarios_for, submission
 from lrcourse.status import GRADED, StatusStore, fingerprint
@@ -191,11 +192,31 @@ def test_feedback_warns_how_many_written_answers_are_ungraded(feedback_run):
     assert "1 written answer of 1 student not graded yet" in feedback_run.summary()
 
 
-def test_exports_say_autograded_until_every_written_answer_is_graded(course):
-    rows = {r["student_id"]: r for r in read_rows(export(root=str(course.root), to="exports/grades.csv"))}
-    assert rows["attacker"]["status"] == "autograded"
+@pytest.fixture(scope="module")
+def exported(course):
+    roster = course.root / "roster.csv"
+    roster.write_text("github_username,student_id,first_name,last_name,email,section\n"
+                      'gh-essay,essay-graded,Pat,"Doe, Jr.",Pat.Doe@example.edu,B2\n'
+                      "gh-attacker,attacker,Eve,Mallory,eve@example.edu,B2\n")
+    return export(root=str(course.root), to="exports/grades.csv", roster=str(roster))
+
+
+def test_exports_say_autograded_until_every_written_answer_is_graded(exported):
+    rows = {r["student_id"]: r for r in read_rows(exported)}
+    assert rows["attacker"]["status"] == "autograded" and float(rows["attacker"]["score"]) == 5.0
     assert "ex4_essay: written answer not graded yet" in rows["attacker"]["problems"]
     assert rows["essay-graded"]["status"] == "graded" and float(rows["essay-graded"]["score"]) == 9.0
+
+
+def test_lms_files_carry_only_final_grades_named_through_the_roster(exported):
+    """Canvas: Student ("Last, First"), ID, SIS User ID, SIS Login ID, Section, then the
+    assignment; Moodle: its export's name, ID number and email columns, then the grade."""
+    assert read_table(exported.with_name("canvas.csv")) == [
+        ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", ASSIGNMENT],
+        ["Doe, Jr., Pat", "", "essay-graded", "", "B2", "9.0"]]
+    assert read_table(exported.with_name("moodle.csv")) == [
+        ["First name", "Last name", "ID number", "Email address", ASSIGNMENT],
+        ["Pat", "Doe, Jr.", "essay-graded", "Pat.Doe@example.edu", "9.0"]]
 
 
 def free_port() -> int:
@@ -262,3 +283,22 @@ def test_formgrader_shows_the_submission_without_the_students_script(course, for
     _, html = get(f"{base}/formgrader/submissions/{submission_id}/?token={token}")
     assert "My essay: <strong>logistic</strong>" in html and "<th>coef</th>" in html
     assert runnable_from_student(html) == []
+
+
+def test_report_lists_students_whose_grade_is_not_final(course, exported):
+    page = report(root=str(course.root), out="exports/report").read_text()
+    table = page.split("<h2>Students to look at</h2>", 1)[1].split("</table>", 1)[0]
+    assert "<td>attacker</td>" in table and "autograded" in table and f"{STEM}:{ESSAY}" in table
+    assert "essay-graded" not in table  # final grade, nothing to review
+
+
+def test_pass_rate_bars_have_a_legend(monkeypatch, tmp_path):
+    from matplotlib.figure import Figure
+
+    saved = []
+    monkeypatch.setattr(Figure, "savefig", lambda self, *a, **k: saved.append(self))
+    plot_pass_rates([("ex1_a_tests", 0.25), ("ex1_b_tests", 0.75)], tmp_path / "rates.png")
+    legend = saved[0].axes[0].get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["fewer than half passed", "half or more passed"]
+    bars = saved[0].axes[0].patches
+    assert {tuple(b.get_facecolor()) for b in bars} == {tuple(h.get_facecolor()) for h in legend.legend_handles}

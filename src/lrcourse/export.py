@@ -30,6 +30,7 @@ from nbgrader.plugins import CsvExportPlugin
 from .course import ASSIGNMENT, Course
 from .gradebook import students as gradebook_students
 from .gradebook import submission_scores
+from .lms import read_people, write_lms_files
 from .notebooks import read
 from .status import NOT_SUBMITTED, VALID, StatusStore, submitted_students
 
@@ -131,8 +132,9 @@ def student_record(course: Course, student: str, store: StatusStore, cells) -> d
     }
 
 
-def export(*, root: str | None = None, to: str = "grades.csv") -> Path:
-    """Write grades CSV (nbgrader's, with status), per-question CSV and per-student JSON."""
+def export(*, root: str | None = None, to: str = "grades.csv", roster: str | None = None) -> Path:
+    """Write grades CSV (nbgrader's, with status), per-question CSV, per-student JSON and the
+    Canvas and Moodle import files (students named through `roster`, collect's CSV, if given)."""
     course = Course.here(root)
     out = (course.root / to).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -165,6 +167,7 @@ def export(*, root: str | None = None, to: str = "grades.csv") -> Path:
                 row[column] = ""
     columns = fields + ["status", "problems", "review"]
     write_csv(out, columns, [[r.get(k, "") for k in columns] for r in rows])
+    write_lms_files(out.parent, rows, ASSIGNMENT, read_people(Path(roster) if roster else None))
 
     header = ["student_id"] + [f"{nb}:{cell}" for nb, cell, _ in cells] + ["status"]
     table = [["max_points"] + [f"{top:g}" for _, _, top in cells] + [""]]
