@@ -51,11 +51,11 @@ SAFE_LINK = re.compile(r"(https?:|mailto:|#)", re.I)
 
 SAFE_OUTPUT_TYPES = {"text/plain", "image/png", "image/jpeg", "text/latex"}  # templates escape these
 IMAGE_METADATA = {"width", "height", "unconfined", "alt"}
-DONE = "lrcourse_sanitized"
+DONE = "lrcourse_sanitized"  # resources flag: this conversion is already sanitized
 # What the cleaner removes that shows intent, so the grader is told something was removed.
 RUNNABLE = re.compile(r"<\s*(script|iframe|object|embed|form)\b|\son[a-z]+\s*=|javascript:", re.I)
 REMOVED_NOTE = ('<p class="lrcourse-removed"><em>(HTML that could run in a browser was removed from this '
-                'answer.)</em></p>')  # resources flag: this conversion is already sanitized
+                'answer.)</em></p>')
 
 
 def keep_attribute(tag: str, name: str, value: str) -> str | None:
