@@ -39,7 +39,7 @@ quick: setup
 	LRCOURSE_EXERCISE=$(EX) LRCOURSE_FAST_GRADING=1 $(VENV_BIN)/pytest -m "not slow"
 
 lint: setup
-	$(VENV_BIN)/ruff check src grader_tests notebooks benchmarks nbgrader_config.py
+	$(VENV_BIN)/ruff check src grader_tests notebooks benchmarks nbgrader_config.py jupyter_server_config.py
 
 ## build: regenerate source/, release/, solutions/ from notebooks/*.py
 build: setup

@@ -25,6 +25,15 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 c.CourseDirectory.db_url = os.environ.get(
     "LRCOURSE_DB_URL", "sqlite:///" + os.path.join(HERE, "gradebook.db"))
 
+# The exchange (nbgrader's release/fetch/submit/collect between users of one machine): this
+# course collects through GitHub or by copying into submitted/, so it needs none, but
+# formgrader and the assignment list look for one at start and complain when it is
+# missing ("The exchange directory at /usr/local/share/nbgrader/exchange does not exist",
+# "Unwritable directory"). A folder inside the course (gitignored), created here, is
+# writable by whoever grades.
+c.Exchange.root = os.path.join(HERE, ".exchange")
+os.makedirs(c.Exchange.root, exist_ok=True)
+
 # --- Building the assignment
 # `nbgrader generate_assignment` creates the assignment in the gradebook if needed.
 c.GenerateAssignment.create_assignment = True
@@ -82,9 +91,22 @@ c.ExportApp.plugin_class = "lrcourse.export.CsvExport"
 
 # --- Feedback
 # Feedback HTML goes to students: strip hidden-test source and tracebacks that
-# would show it (nbgrader's default feedback shows hidden tests, its issue #917).
+# would show it (nbgrader's default feedback shows hidden tests, its issue #917), and
+# make everything the student supplied inert: markdown, HTML, SVG and JavaScript
+# outputs (lrcourse.sanitize), so nothing a student wrote runs in a reader's browser.
+# A written answer no grader has scored yet says "not graded yet" rather than "Score: 0.0"
+# (lrcourse.feedback_page: nbgrader's GetGrades and feedback template, extended).
+c.GenerateFeedback.exporter_class = "lrcourse.feedback_page.FeedbackExporter"
 c.GenerateFeedback.preprocessors = [
-    "nbgrader.preprocessors.GetGrades",
+    "lrcourse.feedback_page.GetGrades",
     "lrcourse.preprocessors.HideHiddenTests",
+    "lrcourse.sanitize.SanitizeStudentContent",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+
+# --- Formgrader (and any nbgrader HTML page)
+# Formgrader renders autograded notebooks with an HTMLExporter built from this config:
+# the same sanitizing step, so a student's answer cannot run script in the grader's
+# browser (where it would act with the grader's Jupyter login). The server's
+# Content-Security-Policy is in jupyter_server_config.py.
+c.HTMLExporter.preprocessors = ["lrcourse.sanitize.SanitizeStudentContent"]

@@ -109,7 +109,17 @@ def test_exports_say_the_broken_example_was_not_graded_instead_of_scoring_zero(d
     rows = {r["student_id"]: r for r in read_rows(demo_run / EXPORT)}
     assert rows["example-broken"]["status"] in ("not graded", "incomplete")
     assert rows["example-broken"]["score"] == "" and "not a valid notebook" in rows["example-broken"]["problems"]
-    assert rows["example-complete"]["status"] == "graded" and float(rows["example-complete"]["score"]) > 0
+    assert rows["example-complete"]["status"] == "autograded" and float(rows["example-complete"]["score"]) > 0
+    assert rows["example-blank"]["status"] == "graded"  # unanswered written answers: nbgrader scores them 0
     record = json.loads((demo_run / "exports" / "students" / "example-broken.json").read_text())
     assert record["status"] in ("not graded", "incomplete") and record["score"] is None
     assert record["notebooks"]["ex1_probability_curve"]["score"] is None
+
+
+def test_report_lists_the_broken_examples_notebooks_with_their_reasons(demo_run):
+    page = (demo_run / "exports" / "report" / "index.html").read_text()
+    table = page.split("<h2>Students to look at</h2>", 1)[1].split("</table>", 1)[0]
+    row = next(r for r in table.split("<tr>") if "<td>example-broken</td>" in r)
+    assert "ex1_probability_curve" in row and "not a valid notebook" in row
+    assert "ex2_decision_thresholds" in row and "kernel died" in row.lower()
+    assert "<td>example-blank</td>" not in table  # final grade, nothing to look at

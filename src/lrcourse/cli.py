@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     verbs.add_parser("feedback", help="write feedback HTML (hidden tests removed) to feedback/")
     exp = verbs.add_parser("export", help="write grades.csv (and per-question grades)")
     exp.add_argument("--to", default="grades.csv", help="output CSV (default: grades.csv)")
+    exp.add_argument("--roster", help="roster CSV (as for collect) naming students in canvas.csv and moodle.csv")
     rep = verbs.add_parser("report", help="item analysis: score distributions, pass rates, common failures")
     rep.add_argument("--out", default="exports/report", help="output folder (default: exports/report)")
     verbs.add_parser("demo", help="grade the bundled example submissions end to end")
@@ -66,13 +67,13 @@ def run(args: argparse.Namespace) -> int:
         from .feedback import feedback
 
         done = feedback(root=args.root)
-        if done.failed:
+        if done.failed or done.ungraded:
             print(done.summary())
         return done.exit_code
     elif args.verb == "export":
         from .export import export
 
-        export(root=args.root, to=args.to)
+        export(root=args.root, to=args.to, roster=args.roster)
     elif args.verb == "report":
         from .report import report
 

@@ -42,7 +42,9 @@ def demo(*, root: str | None = None, progress: bool = True) -> GradeReport:
     result = grade(root=str(course.root), progress=progress)
     print(result.summary())
     keep_if_equivalent(old[0], folders[0])  # before feedback, which is rendered from these notebooks
-    feedback(root=str(course.root))
+    written = feedback(root=str(course.root))
+    if written.failed or written.ungraded:
+        print(written.summary())  # the examples' written answers are never graded by hand
     keep_if_equivalent(old[1], folders[1])
     out = export(root=str(course.root), to=EXPORT)
     page = report(root=str(course.root))

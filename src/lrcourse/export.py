@@ -2,17 +2,21 @@
 
 * `<out>` (default grades.csv): nbgrader's own `nbgrader export` (with the course's
   CsvExport plugin, which quotes with the csv module: a comma in `Doe, Jr.` stays in its
-  column), plus three columns: `status` (graded / incomplete / not graded / not
-  submitted), `problems` (notebook: reason; files grading refused) and `review` (signs
-  of tampering a grader should look at). The score columns of a student whose grade is
-  not valid and current are left empty: a failed or interrupted grading never shows as
-  0.0, and a stale score never shows. Every student of the gradebook, of submitted/
+  column), plus three columns: `status` (graded: final, every written answer graded too /
+  autograded: valid, but written answers are still waiting for a grader / incomplete / not
+  graded / not submitted), `problems` (notebook: reason; files grading refused; written
+  answers not graded yet) and `review` (signs of tampering a grader should look at). The
+  score columns of an autograded student hold the points so far; those of a student whose
+  grade is not valid and current are left empty: a failed or interrupted grading never
+  shows as 0.0, and a stale score never shows. Every student of the gradebook, of submitted/
   and of the grading status is listed, even one nbgrader never saw (an id refused by
   `lrcourse grade`, a submission that could not be prepared).
 * `<out stem>_by_question.csv`: one row per student, one column per graded cell
   (`<notebook>:<cell>`), a first row `max_points`; empty where the cell has no valid
   score (notebook failed, written answer not graded yet), plus `status`.
-* `<out folder>/students/<student>.json`: one file per student for LMS import.
+* `<out folder>/students/<student>.json`: one file per student, every notebook and cell.
+* `<out folder>/canvas.csv` and `<out folder>/moodle.csv`: gradebook imports for Canvas and
+  Moodle, students named as the LMS knows them through the roster (lrcourse.lms).
 """
 
 from __future__ import annotations
@@ -26,8 +30,11 @@ from nbgrader.plugins import CsvExportPlugin
 from .course import ASSIGNMENT, Course
 from .gradebook import students as gradebook_students
 from .gradebook import submission_scores
+from .lms import read_people, write_lms_files
 from .notebooks import read
-from .status import NOT_SUBMITTED, StatusStore, submitted_students
+from .status import NOT_SUBMITTED, VALID, StatusStore, submitted_students
+
+VALID_STATES = VALID  # a notebook state whose scores count
 
 NBGRADER_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",
                     "raw_score", "late_submission_penalty", "score", "max_score"]
@@ -74,9 +81,13 @@ def graded_cells(course: Course) -> list[tuple[str, str, float]]:
     return cells
 
 
-def student_status(problems: dict[str, str], notebooks: list[str]) -> str:
+AUTOGRADED = "autograded"  # valid, but written answers still wait for a grader
+WAITING = "written answer not graded yet"
+
+
+def student_status(problems: dict[str, str], notebooks: list[str], waiting: list[str] = ()) -> str:
     if not problems:
-        return "graded"
+        return AUTOGRADED if waiting else "graded"
     if problems == {"*": NOT_SUBMITTED}:
         return "not submitted"
     if "*" in problems or set(problems) >= set(notebooks):
@@ -104,20 +115,26 @@ def student_record(course: Course, student: str, store: StatusStore, cells) -> d
             "max_score": sum(c["max_score"] for c in nb_cells.values()),
             "cells": nb_cells,
         }
-    status = student_status(problems, course.notebooks())
+    auto = {(r.notebook, r.cell) for r in submission_scores(course.db_url, student) if r.auto}
+    waiting = [(nb, cell, top) for nb, cell, top in cells if notebooks[nb]["status"] in VALID_STATES
+               and (nb, cell) in scores and (nb, cell) not in auto and scores[(nb, cell)] is None]
+    status = student_status(problems, course.notebooks(), [cell for _, cell, _ in waiting])
     refused = dict(store.students[student].refused) if student in store.students else {}
     return {
         "student_id": student, "course_id": course.coursedir.course_id, "assignment": ASSIGNMENT,
-        "status": status, "problems": "; ".join(filter(None, [describe(problems), *store.warnings(student)])),
+        "status": status, "problems": "; ".join(filter(None, [
+            describe(problems), *store.warnings(student), *(f"{nb}:{cell}: {WAITING}" for nb, cell, _ in waiting)])),
         "review": store.review(student), "refused_files": refused,
-        "score": sum(n["score"] for n in notebooks.values()) if status == "graded" else None,
+        "score": sum(n["score"] for n in notebooks.values()) if status in ("graded", AUTOGRADED) else None,
+        "ungraded_points": sum(top for _, _, top in waiting),
         "max_score": sum(n["max_score"] for n in notebooks.values()),
         "notebooks": notebooks,
     }
 
 
-def export(*, root: str | None = None, to: str = "grades.csv") -> Path:
-    """Write grades CSV (nbgrader's, with status), per-question CSV and per-student JSON."""
+def export(*, root: str | None = None, to: str = "grades.csv", roster: str | None = None) -> Path:
+    """Write grades CSV (nbgrader's, with status), per-question CSV, per-student JSON and the
+    Canvas and Moodle import files (students named through `roster`, collect's CSV, if given)."""
     course = Course.here(root)
     out = (course.root / to).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -145,11 +162,12 @@ def export(*, root: str | None = None, to: str = "grades.csv") -> Path:
         rec = records.get(row["student_id"])
         row["status"], row["problems"] = (rec["status"], rec["problems"]) if rec else ("not graded", "")
         row["review"] = "; ".join(rec["review"]) if rec else ""
-        if row["status"] not in ("graded", "not submitted"):  # nbgrader's 0 for no submission is valid
+        if row["status"] not in ("graded", AUTOGRADED, "not submitted"):  # nbgrader's 0 for no submission is valid
             for column in ("raw_score", "late_submission_penalty", "score"):
                 row[column] = ""
     columns = fields + ["status", "problems", "review"]
     write_csv(out, columns, [[r.get(k, "") for k in columns] for r in rows])
+    write_lms_files(out.parent, rows, ASSIGNMENT, read_people(Path(roster) if roster else None))
 
     header = ["student_id"] + [f"{nb}:{cell}" for nb, cell, _ in cells] + ["status"]
     table = [["max_points"] + [f"{top:g}" for _, _, top in cells] + [""]]

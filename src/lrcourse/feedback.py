@@ -5,7 +5,9 @@ HideHiddenTests step, so students see each check's message but neither the
 hidden-test code nor the tracebacks that would quote it. Feedback whose autograded
 notebook no longer exists (its last grading failed) is removed, never left stale.
 nbgrader goes on past a student it cannot render; such a student is reported with
-nbgrader's reason, and everyone else's feedback is written.
+nbgrader's reason, and everyone else's feedback is written. A written answer no grader
+has scored yet says "not graded yet" in the page (lrcourse.feedback_page), and the
+summary warns how many there are.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from .course import ASSIGNMENT, Course, CourseError
+from .gradebook import submission_scores
 from .nbgrader_log import failure_reasons
 
 FAILED_STUDENT = re.compile(r"There was an error processing assignment '[^']*' for student '(.*)'\s*$")
@@ -24,6 +27,7 @@ class FeedbackReport:
     course: Course
     written: list[str] = field(default_factory=list)  # students with feedback pages
     failed: dict[str, str] = field(default_factory=dict)  # student: why nbgrader could not render it
+    ungraded: dict[str, list[str]] = field(default_factory=dict)  # student: written answers not graded yet
 
     @property
     def exit_code(self) -> int:
@@ -32,6 +36,12 @@ class FeedbackReport:
     def summary(self) -> str:
         lines = [f"feedback: written for {len(self.written)} students, {len(self.failed)} failed"]
         lines += [f"  FAILED     {s}: {why}" for s, why in sorted(self.failed.items())]
+        if self.ungraded:
+            count = sum(len(cells) for cells in self.ungraded.values())
+            lines.append(f"  WARNING    {count} written answer{'s' * (count != 1)} of {len(self.ungraded)} "
+                         f"student{'s' * (len(self.ungraded) != 1)} not graded yet: their feedback says "
+                         "\"not graded yet\"; grade them in formgrader, then run `lrcourse feedback` again")
+            lines += [f"    {s}: {', '.join(cells)}" for s, cells in sorted(self.ungraded.items())]
         return "\n".join(lines)
 
 
@@ -55,4 +65,9 @@ def feedback(*, root: str | None = None) -> FeedbackReport:
         if not (course.step_dir("autograded", student) / f"{page.stem}.ipynb").is_file():
             page.unlink()
     report.written = sorted({p.parent.parent.name for p in base.glob(f"*/{ASSIGNMENT}/*.html")})
+    for student in report.written:
+        waiting = [f"{r.notebook}:{r.cell}" for r in submission_scores(course.db_url, student)
+                   if not r.auto and r.score is None]
+        if waiting:
+            report.ungraded[student] = waiting
     return report

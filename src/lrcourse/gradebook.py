@@ -29,7 +29,9 @@ def submission_scores(db_url: str, student: str, assignment: str = ASSIGNMENT) -
         for nb in sorted(submission.notebooks, key=lambda n: n.name):
             for grade in sorted(nb.grades, key=lambda g: (g.cell.id if g.cell else 0)):
                 auto = grade.cell_type == "code"
-                waiting = not auto and grade.manual_score is None
+                # nbgrader scores an answer left as released 0 by itself (auto_score); any
+                # other written answer waits until a grader gives it a manual score
+                waiting = not auto and grade.manual_score is None and grade.auto_score is None
                 rows.append(CellScore(nb.name, grade.name, None if waiting else float(grade.score),
                                       float(grade.max_score), auto))
         return rows

@@ -4,7 +4,10 @@ For every exercise: the distribution of autograded scores; for every test cell: 
 share of students who passed it; and the most common failure messages, read from
 the autograded notebooks, so an instructor sees which misconception hit the class.
 Only valid, current grades count (see lrcourse.status); the page says how many
-submissions were left out and why.
+submissions were left out and why, and lists every student whose grade needs the
+instructor: notebooks that could not be graded (and why), written answers still waiting
+for a grader, signs of tampering. Formgrader cannot show these (a notebook that failed
+shows there as "not submitted"), so this table is the place to look.
 """
 
 from __future__ import annotations
@@ -14,13 +17,14 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from .course import Course
-from .export import graded_cells
+from .export import graded_cells, student_record
 from .gradebook import students as gradebook_students
 from .gradebook import submission_scores
 from .notebooks import read
-from .status import StatusStore
+from .status import StatusStore, submitted_students
 
 TOP_MESSAGES = 5
+LOW, HIGH = "#D55E00", "#0072B2"  # pass-rate bars: below half of the students / half or more
 
 
 def failure_messages(course: Course, student: str, stem: str) -> dict[str, str]:
@@ -100,16 +104,46 @@ def plot_pass_rates(rows: list[tuple[str, float]], out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 0.3 * len(rows) + 1))
+    fig, ax = plt.subplots(figsize=(7, 0.3 * len(rows) + 1.3))
     names = [name for name, _ in rows][::-1]
     rates = [100 * rate for _, rate in rows][::-1]
-    ax.barh(names, rates, color=["#D55E00" if r < 50 else "#0072B2" for r in rates])
+    ax.barh(names, rates, color=[LOW if r < 50 else HIGH for r in rates])
     ax.set_xlim(0, 100)
+    from matplotlib.patches import Patch
+
+    ax.legend(handles=[Patch(color=LOW, label="fewer than half passed"),
+                       Patch(color=HIGH, label="half or more passed")],
+              loc="lower left", bbox_to_anchor=(0, 1), ncol=2, fontsize=8, frameon=False)
     ax.set_xlabel("students who passed the check (%)")
     ax.tick_params(axis="y", labelsize=8)
     fig.tight_layout()
     fig.savefig(out, dpi=80, metadata={"Software": None})
     plt.close(fig)
+
+
+def attention_table(course: Course) -> list[str]:
+    """HTML rows for every student whose grade is not final, or who should be looked at."""
+    esc = html.escape
+    store, cells = StatusStore(course), graded_cells(course)
+    students = sorted(set(gradebook_students(course.db_url)) | set(submitted_students(course)) | set(store.students))
+    rows = []
+    for student in students:
+        rec = student_record(course, student, store, cells)
+        failed = [f"{nb}: {n['reason'] or n['status']}" for nb, n in rec["notebooks"].items()
+                  if n["score"] is None and rec["status"] != "not submitted"]
+        waiting = [f"{nb}:{cell}" for nb, n in rec["notebooks"].items() for cell, c in n["cells"].items()
+                   if c["score"] is None and "_tests" not in cell and n["score"] is not None]
+        if rec["status"] == "graded" and not rec["review"]:
+            continue
+        rows.append(f"<tr><td>{esc(student)}</td><td class='{'low' if failed else ''}'>{esc(rec['status'])}</td>"
+                    f"<td>{'<br>'.join(map(esc, failed))}</td><td>{'<br>'.join(map(esc, waiting))}</td>"
+                    f"<td>{'<br>'.join(map(esc, rec['review']))}</td></tr>")
+    if not rows:
+        return ["<h2>Students to look at</h2><p>None: every student's grade is final.</p>"]
+    return ["<h2>Students to look at</h2><p>Grades that are not final: notebooks that could not be graded "
+            "(formgrader shows them as not submitted), written answers no grader has scored, signs of "
+            "tampering.</p><table><tr><th>student</th><th>status</th><th>not graded (why)</th>"
+            "<th>written answers waiting</th><th>review</th></tr>", *rows, "</table>"]
 
 
 def report(*, root: str | None = None, out: str = "exports/report") -> Path:
@@ -153,6 +187,7 @@ def report(*, root: str | None = None, out: str = "exports/report") -> Path:
                     f"class='{'low' if rate < 0.5 else ''}'>{rate:.0%}</td>" if i == 0 else ""
             parts.append(f"<tr>{label}<td>{count or ''}</td><td>{esc(message)}</td></tr>")
     parts.append("</table>")
+    parts += attention_table(course)
     if excluded:
         parts.append("<h2>Left out</h2><ul>" + "".join(
             f"<li>{esc(k)}: {esc(v)}</li>" for k, v in sorted(excluded.items())) + "</ul>")
