@@ -13,7 +13,7 @@ export UV_PYTHON_DOWNLOADS := never
 setup: .venv/.installed .venv/.sandbox
 
 # The grading sandbox: its user (root only) and kernelspec; see docs/sandbox.md.
-.venv/.sandbox: .venv/.installed src/lrcourse/sandbox/setup.py
+.venv/.sandbox: .venv/.installed src/lrcourse/sandbox/setup.py src/lrcourse/sandbox/__init__.py
 	$(VENV_BIN)/lrcourse sandbox
 	touch $@
 

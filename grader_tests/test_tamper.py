@@ -177,8 +177,17 @@ def test_no_hidden_test_reaches_the_students_kernel(batch):
     """A hook that records every cell the student's kernel runs sees no test code: the tests
     ran in the verifier (lrcourse.verify), the student's kernel only handed answers over."""
     base, graded = batch
-    report = graded["tampered-hook-reads-hidden-tests"].report
-    seen = report[report.index("SEEN:"):]
-    assert "_lrc_hand_over" in seen, "the hook did not record the hand-over cells"
-    for hidden in ("BEGIN HIDDEN TESTS", "_REF_", "assert "):
-        assert hidden not in seen, f"the student's kernel saw test code ({hidden!r})"
+    seen = re.search(r"SEEN: (\d+) cells, (\d+) hand-overs, (\d+) with test code",
+                     graded["tampered-hook-reads-hidden-tests"].report)
+    assert seen, "the hook's summary is missing from the autograded notebook"
+    cells, handovers, test_code = map(int, seen.groups())
+    assert handovers == 5, f"the hook saw {handovers} hand-overs before the last answer, not 5"
+    assert test_code == 0, f"the student's kernel ran {test_code} cells holding test code"
+
+
+def test_outputs_of_any_type_are_capped_in_the_autograded_notebook(batch):
+    """Three 10 MB images: the grader keeps at most 2 MB of output per cell (CapOutput)."""
+    base, graded = batch
+    found = list(base.glob("course*/autograded/tampered-huge-images/*/*.ipynb"))
+    assert found, "the huge-images student has no autograded notebook"
+    assert found[0].stat().st_size < 4_000_000, f"{found[0].stat().st_size:,} bytes kept"

@@ -81,6 +81,17 @@ def executor_class(config):
     return runs[0], [s for s in steps if s is not runs[0]]
 
 
+def kernel_lifetime(config) -> int | None:
+    """The wall-clock limit the grading kernel's spec gives it (`--lifetime=`), if any."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    try:
+        argv = KernelSpecManager().get_kernel_spec(config.Execute.kernel_name).argv
+    except Exception:  # noqa: BLE001 - no such kernelspec: no limit to name
+        return None
+    return next((int(a.split("=", 1)[1]) for a in argv if a.startswith("--lifetime=")), None)
+
+
 def execute_notebook(notebook: str, files: dict[str, bytes], config_text: str, reference: str | None = None
                      ) -> Executed:
     """Execute one sanitized notebook (JSON text) with the configured Execute step; never raises.
@@ -114,8 +125,14 @@ def execute_notebook(notebook: str, files: dict[str, bytes], config_text: str, r
         return Executed(OK, nbformat.writes(nb), timed_out_cells=timed_out,
                         seconds=time.perf_counter() - start)
     except DeadKernelError as err:
-        return Executed(KERNEL_DIED, None, f"the kernel died while running the notebook ({err})".strip(),
-                        seconds=time.perf_counter() - start)
+        seconds = time.perf_counter() - start
+        lifetime = kernel_lifetime(config)
+        if lifetime and seconds >= lifetime:
+            reason = (f"the notebook's kernel was stopped at its wall-clock limit of {lifetime} s "
+                      "(cells that wait or loop until their timeout add up)")
+        else:
+            reason = f"the kernel died while running the notebook ({err})".strip()
+        return Executed(KERNEL_DIED, None, reason, seconds=seconds)
     except Exception as err:  # noqa: BLE001 - any failure is reported for this notebook only
         return Executed(FAILED, None, f"{type(err).__name__}: {str(err)[:300]}",
                         seconds=time.perf_counter() - start)

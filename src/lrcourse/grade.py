@@ -24,6 +24,7 @@ import sys
 import time
 import warnings
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,17 +79,82 @@ class GradeReport:
         return "\n".join(lines)
 
 
-class LocalPool:
-    """The default engine: one worker process per core, imports done once per worker."""
+class WorkerLost(RuntimeError):
+    """A notebook whose grading worker died under it, twice (the second time alone in its worker)."""
 
-    def __init__(self, workers: int):
+
+class LocalPool:
+    """The default engine: one worker process per core, imports done once per worker.
+
+    A worker that dies (killed by the machine's OOM killer, a crash in a native library)
+    breaks a ProcessPoolExecutor and every notebook in flight with it. Those notebooks are
+    run again, one at a time, each alone in a fresh worker; only one that loses its worker
+    again fails (WorkerLost), and the batch goes on in a fresh pool.
+    """
+
+    def __init__(self, workers: int, fn=None):
+        import threading
+        from collections import deque
+
+        self.workers, self.fn = workers, fn or execute_notebook
+        self.pool = self._new(workers)
+        self.lock = threading.Lock()
+        self.retries: deque = deque()
+        self.retrying = False
+
+    @staticmethod
+    def _new(workers: int) -> ProcessPoolExecutor:
         import multiprocessing
 
-        self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"),
-                                        initializer=warm_up)
+        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"),
+                                   initializer=warm_up)
 
     def submit(self, *args) -> Future:
-        return self.pool.submit(execute_notebook, *args)
+        done: Future = Future()
+        with self.lock:
+            try:
+                future = self.pool.submit(self.fn, *args)
+            except BrokenProcessPool:
+                self.pool.shutdown(wait=False, cancel_futures=True)
+                self.pool = self._new(self.workers)
+                future = self.pool.submit(self.fn, *args)
+        future.add_done_callback(lambda f: self._settle(f, done, args))
+        return done
+
+    def _settle(self, future: Future, done: Future, args: tuple) -> None:
+        err = future.exception()
+        if isinstance(err, BrokenProcessPool):
+            with self.lock:
+                self.retries.append((done, args))
+            self._next_retry()
+        elif err is not None:
+            done.set_exception(err)
+        else:
+            done.set_result(future.result())
+
+    def _next_retry(self) -> None:
+        with self.lock:
+            if self.retrying or not self.retries:
+                return
+            self.retrying = True
+            done, args = self.retries.popleft()
+        alone = self._new(1)
+
+        def finish(future: Future) -> None:
+            err = future.exception()
+            alone.shutdown(wait=False)
+            if isinstance(err, BrokenProcessPool):
+                done.set_exception(WorkerLost("the grading worker died while executing this notebook "
+                                              "(twice; the second time it ran alone)"))
+            elif err is not None:
+                done.set_exception(err)
+            else:
+                done.set_result(future.result())
+            with self.lock:
+                self.retrying = False
+            self._next_retry()
+
+        alone.submit(self.fn, *args).add_done_callback(finish)
 
     def close(self) -> None:
         self.pool.shutdown(cancel_futures=True)

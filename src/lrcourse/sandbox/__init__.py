@@ -58,7 +58,9 @@ class Limits:
     fsize: int = 256 << 20  # RLIMIT_FSIZE: largest file the kernel may write
     disk: int = 512 << 20  # size of each writable tmpfs (home with the submission copy; /tmp)
     copy: int = 200 << 20  # largest submission folder copied into the sandbox
-    lifetime: int = 600  # wall-clock seconds a kernel may live, whatever it does; then it is killed
+    # wall-clock seconds a kernel may live, whatever it does; then it is killed (the course's solutions
+    # run in under 20 s; five cells that each sleep just under the 60 s cell timeout are stopped at 240 s)
+    lifetime: int = 240
 
     def to_args(self) -> list[str]:
         return [f"--{k}={v}" for k, v in asdict(self).items()]

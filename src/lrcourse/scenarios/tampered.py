@@ -137,18 +137,12 @@ READ_TESTS = """
     _seen = []
     exit._ip.events.register('pre_run_cell', lambda info: _seen.append(info.raw_cell))
 """
-SOLUTION_DATA = """
-    rng = np.random.default_rng(42)
-    n = 500
-    deploy_data = pd.DataFrame({
-        'files_changed': rng.integers(1, 80, n),
-        'hours_since_last_deploy': rng.exponential(24, n).round(1),
-        'is_friday': rng.binomial(1, 1/5, n),
-        'test_coverage_pct': np.clip(rng.normal(75, 15, n), 20, 100).round(1),
-    })
-    log_odds = (-1.0 + 0.05 * deploy_data['files_changed'] + 0.02 * deploy_data['hours_since_last_deploy']
-                + 0.8 * deploy_data['is_friday'] - 0.04 * deploy_data['test_coverage_pct'])
-    deploy_data['failed'] = rng.binomial(1, expit(log_odds))
+# What the hook recorded, in one line: the cells it saw, how many were hand-overs, how many held test code.
+SEEN_SUMMARY = """
+    _before = _seen[:-1]  # the cells before this one (which names what it looks for)
+    _test_code = [c for c in _before if '_REF_' in c or 'BEGIN HIDDEN TESTS' in c or 'assert ' in c]
+    print(f"SEEN: {len(_before)} cells, {sum('_lrc_hand_over(' in c for c in _before)} hand-overs, "
+          f"{len(_test_code)} with test code")
 """
 SOLUTION_CROSSING = """
     params = model.params
@@ -244,8 +238,8 @@ TAMPERS = [
                vars(np)['allclose'] = lambda *args, **kwargs: True
                vars(np)['array_equal'] = lambda *args, **kwargs: True
            """)),
-    tamper("hook-reads-hidden-tests", r"uses \.events", zero=(), ex1_data=(SOLUTION_DATA, READ_TESTS),
-           ex1_crossing=(SOLUTION_CROSSING, "print('SEEN:', ''.join(_seen))")),
+    tamper("hook-reads-hidden-tests", r"uses \.events", zero=("ex1_data_tests",), ex1_data=READ_TESTS,
+           ex1_crossing=(SOLUTION_CROSSING, SEEN_SUMMARY)),
     tamper("moved-test-cell", r"cells moved", zero=("ex1_data_tests",), ex1_data=WRONG_DATA, edit=_move_test),
     # --- the kernel's process (closed by nbgrader's timeout, the sandbox's limits; see the pipeline requests)
     tamper("sys-exit", r"SystemExit", ex1_model="import sys\nsys.exit(0)"),
@@ -262,6 +256,13 @@ TAMPERS = [
            """),
     tamper("memory-bomb", r"MemoryError", sandbox=True,
            ex1_model="_bomb = np.ones(5 * 2**30 // 8)  # 5 GiB, touched\nmodel = None\ncoef_files = 1.0"),
+    tamper("huge-images", r"bytes of output removed|dropped by the grader", ex1_model="""
+               from IPython.display import display
+               for _ in range(3):
+                   display({'image/png': 'iVBORw0KGgo' + 'A' * 10_000_000}, raw=True)
+               model = None
+               coef_files = 1.0
+           """),
     tamper("print-100mb", r"Output truncated|x{100}",
            ex1_model="print('x' * 100_000_000)\nmodel = None\ncoef_files = 1.0"),
     # --- the grader's files and network (closed by the sandbox)
