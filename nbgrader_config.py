@@ -65,7 +65,7 @@ c.Execute.record_timing = False
 # nbgrader's Execute is replaced by VerifiedExecute; the rest is nbgrader's own list.
 c.Autograde.autograde_preprocessors = [
     "lrcourse.verify.VerifiedExecute",
-    # every cell's outputs (text, images, HTML) and attachments cut to 2 MB, the notebook to 20 MB
+    # every cell's outputs (text, images, HTML) and attachments cut to 1 MB, the notebook to 10 MB
     "lrcourse.preprocessors.CapOutput",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",

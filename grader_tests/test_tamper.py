@@ -186,8 +186,8 @@ def test_no_hidden_test_reaches_the_students_kernel(batch):
 
 
 def test_outputs_of_any_type_are_capped_in_the_autograded_notebook(batch):
-    """Three 10 MB images: the grader keeps at most 2 MB of output per cell (CapOutput)."""
+    """Three 10 MB images: the grader keeps at most 1 MB of output per cell (CapOutput)."""
     base, graded = batch
     found = list(base.glob("course*/autograded/tampered-huge-images/*/*.ipynb"))
     assert found, "the huge-images student has no autograded notebook"
-    assert found[0].stat().st_size < 4_000_000, f"{found[0].stat().st_size:,} bytes kept"
+    assert found[0].stat().st_size < 2_000_000, f"{found[0].stat().st_size:,} bytes kept"

@@ -64,8 +64,8 @@ class CapOutput(NbGraderPreprocessor):
 
     runs_in_worker = True  # lrcourse.execute runs it where the notebook was executed, too
 
-    max_cell_bytes = Integer(2_000_000, help="Bytes of output one cell may keep.").tag(config=True)
-    max_notebook_bytes = Integer(20_000_000, help="Bytes of output one notebook may keep.").tag(config=True)
+    max_cell_bytes = Integer(1_000_000, help="Bytes of output one cell may keep.").tag(config=True)
+    max_notebook_bytes = Integer(10_000_000, help="Bytes of output one notebook may keep.").tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources):
         left = self.max_notebook_bytes
