@@ -143,15 +143,16 @@ def runner_graded(folder: Path, stem: str) -> dict[str, list[CellScore]]:
 def graded(tmp_path_factory) -> dict[str, dict[str, list[CellScore]]]:
     """{exercise: {scenario: cell scores}} for every exercise's scenarios and its blank release.
 
-    Two nbgrader runs at a time (two cores): one per exercise, or, when only one exercise is
-    selected, its students in two halves. The fast lane scores with RUNNER instead.
+    Two nbgrader runs at a time (two cores), each on half of one exercise's students, the
+    largest halves first so that no long run is left alone at the end. The fast lane scores
+    with RUNNER instead.
     """
     base = tmp_path_factory.mktemp("graded")
     if FAST_GRADING:
         with ThreadPoolExecutor(max_workers=2) as pool:
             return dict(zip(EXERCISES, pool.map(lambda stem: runner_graded(base, stem), EXERCISES), strict=True))
-    halves = 2 if len(EXERCISES) == 1 else 1
-    jobs = [(stem, i, all_students(stem)[i::halves]) for stem in EXERCISES for i in range(halves)]
+    jobs = sorted(((stem, i, all_students(stem)[i::2]) for stem in EXERCISES for i in range(2)),
+                  key=lambda job: -len(job[2]))
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = [(stem, pool.submit(grade_students, base / f"{stem}-{i}", stem, students))
                    for stem, i, students in jobs]
