@@ -40,6 +40,8 @@ STEM = "ex4_logistic_vs_linear"
 ESSAY = "ex4_essay"
 ATTACK = "<img src=x onerror=alert('essay')> <script>alert('essay-script')</script>"
 
+pytestmark = pytest.mark.slow  # not in the fast lane: a whole course, feedback and a Jupyter server
+
 
 def attacker_notebook():
     nb = submission(source_nb(STEM), release_nb(STEM), next(s for s in scenarios_for(STEM) if s.name == "solution"))

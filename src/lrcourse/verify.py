@@ -69,18 +69,22 @@ class VerifiedExecute(Execute):
         self._arrived: dict[int, int] = {}
 
     def output(self, outs, msg, display_id, cell_index):
-        """nbclient's output handler, with a byte budget per cell (errors always kept)."""
+        """nbclient's output handler, with a byte budget per cell: text beyond it is cut, other
+        outputs beyond it dropped, errors always kept."""
         content = msg.get("content", {})
         size = len(content.get("text", "")) + sum(
             len(v) if isinstance(v, str) else len(json.dumps(v)) for v in (content.get("data") or {}).values())
         used = self._arrived.get(cell_index, 0)
         self._arrived[cell_index] = used + size
-        if used + size > self.max_arriving_bytes and msg.get("msg_type") != "error":
-            if used <= self.max_arriving_bytes:
-                outs.append(nbformat.v4.new_output("stream", name="stdout", text=(
-                    f"\n... outputs beyond {self.max_arriving_bytes:,} bytes dropped by the grader ...\n")))
-            return None
-        return super().output(outs, msg, display_id, cell_index)
+        if used + size <= self.max_arriving_bytes or msg.get("msg_type") == "error":
+            return super().output(outs, msg, display_id, cell_index)
+        if used < self.max_arriving_bytes and msg.get("msg_type") == "stream":
+            cut = dict(msg, content=dict(content, text=content.get("text", "")[: self.max_arriving_bytes - used]))
+            super().output(outs, cut, display_id, cell_index)
+        if used <= self.max_arriving_bytes:
+            outs.append(nbformat.v4.new_output("stream", name="stdout", text=(
+                f"\n... outputs beyond {self.max_arriving_bytes:,} bytes dropped by the grader ...\n")))
+        return None
 
     def preprocess(self, nb: NotebookNode, resources=None, km=None):
         reference = self.reference or self._load_reference(resources)
