@@ -18,6 +18,8 @@ import re
 
 from nbformat.notebooknode import NotebookNode
 
+# How the verifier begins a line it adds to a test cell's output (lrcourse.tamper flags them).
+VERIFIER_NOTE = "Note from the grader: "
 READS_PREFIX = "# Answers read by this test: "
 READS_LINE = re.compile(r"^# Answers read by this test: ([A-Za-z_][A-Za-z0-9_]*(?:, [A-Za-z_][A-Za-z0-9_]*)*)\s*$")
 

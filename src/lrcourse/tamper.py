@@ -23,7 +23,8 @@ from pathlib import Path
 import nbformat
 from nbformat.notebooknode import NotebookNode
 
-HANDOVER_NOTE = "Note from the grader: "  # lrcourse.verify.VERIFIER_NOTE (kept import-free here)
+from .declarations import VERIFIER_NOTE
+
 METADATA_KEYS = ("grade", "grade_id", "locked", "points", "solution", "task")
 
 # Names whose mere use in an answer cell merits a look (a statistics answer needs none).
@@ -179,8 +180,8 @@ def handover_flags(autograded: NotebookNode) -> list[str]:
         for output in cell.get("outputs", []):
             if output.get("output_type") == "stream" and output.get("name") == "stdout":
                 for line in output.get("text", "").splitlines():
-                    if line.startswith(HANDOVER_NOTE):
-                        flags.append(f"{_meta(cell).get('grade_id')}: {line[len(HANDOVER_NOTE):].strip()}")
+                    if line.startswith(VERIFIER_NOTE):
+                        flags.append(f"{_meta(cell).get('grade_id')}: {line[len(VERIFIER_NOTE):].strip()}")
     return flags
 
 

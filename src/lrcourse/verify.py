@@ -38,10 +38,9 @@ from nbgrader.preprocessors import Execute
 from traitlets import Integer, Unicode
 
 from . import handover
-from .declarations import declared_reads, kind, nbgrader_meta
+from .declarations import VERIFIER_NOTE, declared_reads, kind, nbgrader_meta
 
 HANDOVER_SOURCE = Path(handover.__file__).read_text()
-VERIFIER_NOTE = "Note from the grader: "
 
 
 # --- the preprocessor --------------------------------------------------------------------------
