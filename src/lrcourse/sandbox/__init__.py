@@ -35,6 +35,7 @@ import pwd
 import shutil
 import sys
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 
 KERNEL_NAME = "lrcourse-sandbox"
 USER = "lrcsandbox"
@@ -96,6 +97,11 @@ def unavailable_reason() -> str | None:
     except KeyError:
         return f"the sandbox user {USER!r} does not exist: run `lrcourse sandbox` (make setup)"
     return None
+
+
+def font_cache_dir(prefix: str | None = None) -> Path:
+    """matplotlib's font cache, built once at setup (`lrcourse sandbox`) and used by every kernel."""
+    return Path(prefix or sys.prefix) / "share" / "lrcourse-sandbox" / "matplotlib"
 
 
 def sandbox_ids() -> tuple[int, int]:

@@ -40,7 +40,7 @@ import struct
 import sys
 from pathlib import Path
 
-from . import HOME, RUN_DIR, RUN_SIZE, WORKDIR, Limits
+from . import HOME, RUN_DIR, RUN_SIZE, WORKDIR, Limits, font_cache_dir
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND = 32, 4096
@@ -155,7 +155,7 @@ def copy_submission(source: Path, target: Path, *, uid: int, gid: int, budget: i
 def seed_home(home: Path, venv: str, *, uid: int, gid: int) -> None:
     """HOME for the sandbox user, with matplotlib's font cache from setup (no rebuild per kernel)."""
     home.mkdir(mode=0o700)
-    cache = Path(venv) / "share" / "lrcourse-sandbox" / "matplotlib"
+    cache = font_cache_dir(venv)
     target = home / ".cache" / "matplotlib"
     target.mkdir(parents=True)
     for f in cache.glob("fontlist-*.json"):
@@ -177,23 +177,37 @@ def apply_limits(limits: Limits, *, pids_cgroup: bool) -> None:
         resource.setrlimit(which, (value, value))
 
 
-def run_init(command: list[str]) -> int:
-    """Start the kernel as a child, stay PID 1 until it ends; returns its exit status."""
-    # Interrupts (SIGINT to the process group) are for the kernel: Python's KeyboardInterrupt here
-    # would end PID 1, and the namespace with it.
+def exec_kernel(command: list[str]):
+    """The cold start: the kernel's child execs `command` (setpriv, then the kernel)."""
+    def start() -> None:
+        os.execve(command[0], command, os.environ.copy())
+    return start
+
+
+def run_init(start, *, pass_interrupts: bool = False) -> int:
+    """Start the kernel as a child (`start()` in a fresh fork; it must not return), stay PID 1
+    until it ends; returns its exit status. Cold, interrupts (SIGINT to the launcher's process
+    group) reach the kernel directly; warm (`pass_interrupts`), init is outside that group and
+    passes SIGINT on to the kernel, as it does SIGTERM."""
+    # Python's KeyboardInterrupt here would end PID 1, and the namespace with it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     kernel = os.fork()
     if kernel == 0:
         try:
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            os.execve(command[0], command, os.environ.copy())
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            start()
         finally:
             os._exit(127)
+
     def pass_on(signum, _frame):
         with contextlib.suppress(OSError):
             os.kill(kernel, signum)
 
     signal.signal(signal.SIGTERM, pass_on)
+    if pass_interrupts:
+        signal.signal(signal.SIGINT, pass_on)
     while True:
         try:
             pid, status = os.waitpid(-1, 0)  # orphans of the namespace are reparented here
@@ -201,6 +215,27 @@ def run_init(command: list[str]) -> int:
             return 127
         if pid == kernel:
             return os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+
+
+def prepare(*, root: Path, source: str, connection_file: str, uid: int, gid: int, python_dirs: list[str],
+            limits: Limits, pids_cgroup: bool) -> list[str]:
+    """Steps loopback to limits (see the module docstring), run as root in fresh namespaces.
+    Ends chrooted in the sealed root, in WORKDIR. Returns the submission files not copied."""
+    loopback_up()
+    build_root(root, python_dirs=python_dirs, limits=limits, uid=uid, gid=gid)
+    write_connection_file(connection_file, inner(root, RUN_DIR) / "kernel.json", uid=uid, gid=gid)
+    seed_home(inner(root, HOME), sys.prefix, uid=uid, gid=gid)
+    skipped = copy_submission(Path(source), inner(root, WORKDIR), uid=uid, gid=gid, budget=limits.copy)
+    mount(None, str(root), None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    os.chroot(root)
+    os.chdir(WORKDIR)
+    apply_limits(limits, pids_cgroup=pids_cgroup)
+    return skipped
+
+
+def skipped_note(skipped: list[str]) -> str:
+    more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+    return f"note: submission files over the size limit, not copied: {', '.join(skipped[:5])}{more}\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -222,32 +257,22 @@ def main(argv: list[str] | None = None) -> int:
     os.umask(0o022)  # folders made for the root are traversable by the sandbox user
     try:
         host_pid = int(os.readlink("/proc/self"))  # still the host's /proc: the launcher's view of us
-        root = Path(args.root)
-        loopback_up()
-        build_root(root, python_dirs=args.python_dir, limits=limits, uid=args.uid, gid=args.gid)
-        write_connection_file(args.connection_file, inner(root, RUN_DIR) / "kernel.json", uid=args.uid,
-                              gid=args.gid)
-        seed_home(inner(root, HOME), sys.prefix, uid=args.uid, gid=args.gid)
-        skipped = copy_submission(Path(args.source), inner(root, WORKDIR), uid=args.uid, gid=args.gid,
-                                  budget=limits.copy)
-        mount(None, str(root), None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
-        os.chroot(root)
-        os.chdir(WORKDIR)
+        skipped = prepare(root=Path(args.root), source=args.source, connection_file=args.connection_file,
+                          uid=args.uid, gid=args.gid, python_dirs=args.python_dir, limits=limits,
+                          pids_cgroup=args.pids_cgroup)
         if not os.access("/usr/bin/setpriv", os.X_OK):
             raise RuntimeError("setpriv is not available inside the sandbox root")
-        apply_limits(limits, pids_cgroup=args.pids_cgroup)
     except Exception as err:  # reported to the launcher, which falls back loudly
         status.write(f"error: {type(err).__name__}: {err}\n")
         status.close()
         return 1
     if skipped:
-        more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
-        status.write(f"note: submission files over the size limit, not copied: {', '.join(skipped[:5])}{more}\n")
+        status.write(skipped_note(skipped))
     status.write(f"ok {host_pid}\n")
     status.close()
     setpriv = ["/usr/bin/setpriv", f"--reuid={args.uid}", f"--regid={args.gid}", "--clear-groups",
                "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"]
-    return run_init(setpriv + kernel)
+    return run_init(exec_kernel(setpriv + kernel))
 
 
 if __name__ == "__main__":

@@ -31,9 +31,10 @@ import sys
 import tempfile
 import textwrap
 import time
+from dataclasses import asdict
 from pathlib import Path
 
-from . import HOME, MARKER, RUN_DIR, USER, Limits, cgroup, mode, sandbox_ids, unavailable_reason
+from . import HOME, MARKER, RUN_DIR, USER, Limits, cgroup, mode, sandbox_ids, unavailable_reason, warm
 from .relay import Relay
 
 PR_SET_PDEATHSIG = 1
@@ -86,7 +87,8 @@ def python_dirs() -> list[str]:
     return sorted(dirs)
 
 
-def run_sandboxed(connection_file: str, kernel_args: list[str], limits: Limits, parent: int | None) -> int:
+def run_sandboxed(connection_file: str, kernel_args: list[str], limits: Limits, parent: int | None,
+                  warm_wanted: bool = False) -> int:
     connection = json.loads(Path(connection_file).read_text())
     if connection.get("transport", "tcp") != "tcp":
         raise SandboxUnavailable(f"the client uses the {connection['transport']!r} transport, not tcp")
@@ -97,6 +99,15 @@ def run_sandboxed(connection_file: str, kernel_args: list[str], limits: Limits, 
     try:
         root = scratch / "root"  # the sandbox's root is mounted here, in its own mount namespace only
         root.mkdir()
+        if warm_wanted:
+            reason = warm.unavailable_reason() or (None if parent is not None else "the grading process has gone")
+            if reason is None:
+                try:
+                    return run_warm(connection, connection_file, kernel_args, limits, parent, root, pids)
+                except warm.WarmUnavailable as err:
+                    reason = str(err)
+            warn_once("cold", f"Kernels start COLD: {reason}. Each one imports the course's libraries "
+                      "itself (about 4 s more per kernel); grades are the same.")
         read_end, write_end = os.pipe()
         cmd = ["unshare", "--mount", "--net", "--pid", "--ipc", "--uts", "--fork", "--kill-child",
                "--propagation", "private", "--",
@@ -143,6 +154,25 @@ def run_sandboxed(connection_file: str, kernel_args: list[str], limits: Limits, 
         if pids:
             cgroup.remove(pids)
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def run_warm(connection: dict, connection_file: str, kernel_args: list[str], limits: Limits, parent: int,
+             root: Path, pids: Path | None) -> int:
+    """The kernel forked from the grading process's pre-warmed template (warm.py); same sandbox."""
+    uid, gid = sandbox_ids()
+    env = kernel_env(HOME)
+    request = {"source": os.getcwd(), "root": str(root), "connection_file": os.path.abspath(connection_file),
+               "pids_cgroup": str(pids) if pids else None, "uid": uid, "gid": gid, "python_dirs": python_dirs(),
+               "limits": asdict(limits), "kernel_args": kernel_args, "env": env}
+    conn, init = warm.start(request, os.getppid(), env)
+    relay = Relay(connection, Path(f"/proc/{init}/root{RUN_DIR}/kernel"),
+                  alive=lambda: Path(f"/proc/{init}").exists())
+    try:
+        relay.start()
+        return warm.wait(conn, init, parent=parent, lifetime=limits.lifetime)
+    finally:
+        relay.stop()
+        conn.close()
 
 
 def _signal(pidfd: int, signum: int) -> None:
@@ -220,7 +250,14 @@ def run_plain(connection_file: str, kernel_args: list[str], *, parent: int | Non
 
 def warn_unsandboxed(reason: str) -> None:
     """Say it loudly, once per grading process (the kernel manager's process)."""
-    flag = Path(tempfile.gettempdir()) / f"lrcourse-unsandboxed-{os.getppid()}-{cgroup.start_time(os.getppid())}"
+    warn_once("unsandboxed", f"Student code runs UNSANDBOXED: {reason}. It can read the course (solutions, "
+              "gradebook, hidden tests), other submissions and the network, as the grading user. "
+              "Grade on Linux as root after `make setup` to sandbox it.")
+
+
+def warn_once(what: str, message: str) -> None:
+    """Say it loudly, once per grading process (the kernel manager's process) and `what`."""
+    flag = Path(tempfile.gettempdir()) / f"lrcourse-{what}-{os.getppid()}-{cgroup.start_time(os.getppid())}"
     try:
         fd = os.open(flag, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         os.close(fd)
@@ -229,16 +266,13 @@ def warn_unsandboxed(reason: str) -> None:
     except OSError:
         pass
     bar = "!" * 78
-    text = textwrap.fill(
-        f"Student code runs UNSANDBOXED: {reason}. It can read the course (solutions, "
-        "gradebook, hidden tests), other submissions and the network, as the grading user. "
-        "Grade on Linux as root after `make setup` to sandbox it.", 76)
-    print(f"{bar}\n{MARKER} UNSANDBOXED\n{text}\n{bar}", file=sys.stderr, flush=True)
+    print(f"{bar}\n{MARKER} {what.upper()}\n{textwrap.fill(message, 76)}\n{bar}", file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lrcourse.sandbox.launch")
     parser.add_argument("-f", dest="connection_file", required=True)
+    parser.add_argument("--warm", action="store_true", help="fork the kernel from a pre-warmed template (warm.py)")
     Limits.add_arguments(parser)
     args, kernel_args = parser.parse_known_args(argv)
     parent = watch_parent()
@@ -246,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     reason = unavailable_reason()
     if reason is None:
         try:
-            return run_sandboxed(args.connection_file, kernel_args, limits, parent)
+            return run_sandboxed(args.connection_file, kernel_args, limits, parent, warm_wanted=args.warm)
         except SandboxUnavailable as err:
             reason = f"the sandbox could not be set up ({err})"
     if mode() == "require":

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from ..kernel import KERNEL_ENV
-from . import KERNEL_NAME, MARKER, USER, Limits, unavailable_reason
+from . import KERNEL_NAME, MARKER, USER, Limits, font_cache_dir, unavailable_reason
 
 
 def ensure_user() -> str:
@@ -31,19 +31,20 @@ def ensure_user() -> str:
 
 
 def build_font_cache(prefix: str | None = None) -> Path:
-    target = Path(prefix or sys.prefix) / "share" / "lrcourse-sandbox" / "matplotlib"
+    target = font_cache_dir(prefix)
     target.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, MPLCONFIGDIR=str(target), MPLBACKEND="Agg")
     subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env=env, check=True)
     return target
 
 
-def install_sandbox_kernel(*, prefix: str | None = None, limits: Limits | None = None) -> Path:
+def install_sandbox_kernel(*, prefix: str | None = None, limits: Limits | None = None, warm: bool = True) -> Path:
+    """The kernelspec; `warm`: kernels are forked from a pre-warmed template (warm.py)."""
     folder = Path(prefix or sys.prefix) / "share" / "jupyter" / "kernels" / KERNEL_NAME
     folder.mkdir(parents=True, exist_ok=True)
     spec = {
         "argv": [sys.executable, "-m", "lrcourse.sandbox.launch", "-f", "{connection_file}",
-                 *(limits or Limits()).to_args()],
+                 *(limits or Limits()).to_args(), *(["--warm"] if warm else [])],
         "display_name": "Python 3 (logistic-regression course, grading sandbox)",
         "language": "python",
         "env": KERNEL_ENV,

@@ -1,0 +1,415 @@
+"""Pre-warmed, single-use kernels: a template process forks each sandboxed kernel.
+
+A cold kernel spends about 4 s importing numpy, pandas, scipy, scikit-learn, statsmodels,
+matplotlib and ipykernel before the first line a student wrote runs, and every graded
+notebook starts two kernels (the student's and the verifier's). Here that is paid once
+per grading process:
+
+  template   one per grading process (nbgrader, a worker of `lrcourse grade`) and kernel
+             environment: root, host side, started by the first launcher that needs it,
+             in a session of its own. It imports PRELOAD, then waits on a Unix socket that
+             only root can reach. It runs no student code and reads nothing from kernels;
+             it exits when the grading process has gone or after IDLE seconds unused.
+  request    the launcher (launch.py, one per kernel) connects and sends one JSON line.
+             The template forks at once and goes back to waiting: the request is read
+             only by that fork, so no kernel ever holds another kernel's data.
+  fork       (root, host side) enters the kernel's pids cgroup, unshares fresh mount,
+             network, IPC, UTS and PID namespaces and forks `init`. It then relays: `int`
+             and `term` from the launcher become SIGINT and SIGTERM to init, the launcher
+             closing its end kills init (and with it the namespace), and init's exit
+             status goes back as `exit N`.
+  init       PID 1 of the new namespace: the very same steps as a cold sandbox
+             (`inside.prepare`: loopback, sealed root, copy of the submission, limits),
+             reports `ok <host pid>`, forks the kernel and stays (`inside.run_init`).
+  kernel     drops to the sandbox user exactly as setpriv does for a cold kernel (no
+             groups, no capabilities in any set, no_new_privs), closes every inherited
+             file, takes the kernel's environment, reseeds numpy's global random state
+             (Python's `random` reseeds itself in a fork) and runs `ipykernel_launcher`
+             as `python -m` would. It serves one notebook and is discarded.
+
+What a fork shares with its template is memory, copy-on-write: a student who patches numpy
+patches only their own kernel. What is not as in a cold kernel, and why it does not change
+a grade: the preloaded modules are already in `sys.modules` (their import in a cell is
+free); their warnings filters are installed before IPython's instead of after it (the same
+set of filters once the notebook has imported them); matplotlib's config and cache folder
+is the font cache built at setup (read-only) instead of one in HOME; hash randomisation is
+shared by the forks of one template.
+
+Where no template can be made (not Linux, no fork, the template failed to start) or
+LRCOURSE_WARM=off, the launcher says so loudly once per grading process and starts the
+kernel cold. A kernelspec without `--warm` always starts cold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import contextlib
+import ctypes
+import fcntl
+import hashlib
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import MARKER, RUN_DIR, WORKDIR, Limits, cgroup, font_cache_dir
+
+# What the course's notebooks and tests import (matplotlib's backend module is left to the
+# kernel: the inline backend hooks into the IPython shell when it is first imported).
+PRELOAD = ("numpy", "pandas", "scipy.special", "scipy.stats", "sklearn.base", "sklearn.linear_model",
+           "sklearn.metrics", "sklearn.model_selection", "sklearn.preprocessing", "sklearn.pipeline",
+           "sklearn.datasets", "statsmodels.api", "matplotlib", "matplotlib.pyplot", "matplotlib.figure",
+           "matplotlib.font_manager", "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel",
+           "ipykernel.zmqshell", "matplotlib_inline")
+IDLE = 300  # seconds a template waits unused before it exits (the next kernel starts a new one)
+START_WAIT = 180  # seconds a launcher waits for a template to finish its imports
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = (
+    0x00020000, 0x04000000, 0x08000000, 0x20000000, 0x40000000)
+MS_REC, MS_PRIVATE = 16384, 1 << 18
+PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT = 1, 24, 38, 47
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class WarmUnavailable(RuntimeError):
+    pass
+
+
+def mode() -> str:
+    """LRCOURSE_WARM: `on` (default) or `off` (every kernel starts cold)."""
+    return os.environ.get("LRCOURSE_WARM", "on").strip().lower() or "on"
+
+
+def unavailable_reason() -> str | None:
+    if mode() == "off":
+        return "disabled by LRCOURSE_WARM=off"
+    if not sys.platform.startswith("linux") or not hasattr(os, "fork"):
+        return f"forked kernels need Linux, this is {sys.platform}"
+    if not hasattr(os, "pidfd_open"):
+        return "this Python has no os.pidfd_open"
+    return None
+
+
+# ---------------------------------------------------------------- the launcher's side
+
+def folder() -> Path:
+    """Root-only folder of the templates' sockets, locks and logs."""
+    path = Path(tempfile.gettempdir()) / f"lrcourse-warm-{os.geteuid()}"
+    with contextlib.suppress(FileExistsError):
+        path.mkdir(mode=0o700)
+    st = os.lstat(path)
+    if not os.path.isdir(path) or os.path.islink(path) or st.st_uid != os.geteuid() or st.st_mode & 0o077:
+        raise WarmUnavailable(f"{path} is not a private folder of this user")
+    return path
+
+
+def template_key(grader: int, env: dict[str, str]) -> str:
+    """One template per grading process (pid and start time) and kernel environment."""
+    digest = hashlib.sha256(json.dumps([sys.executable, sorted(env.items())]).encode()).hexdigest()[:16]
+    return f"{grader}-{cgroup.start_time(grader)}-{digest}"
+
+
+def _connect(path: Path) -> socket.socket | None:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(str(path))
+        return s
+    except OSError:
+        s.close()
+        return None
+
+
+def connect(grader: int, env: dict[str, str]) -> socket.socket:
+    """A connection to the template of (grader, env), started here when there is none yet."""
+    base = folder()
+    key = template_key(grader, env)
+    path = base / f"{key}.sock"
+    if conn := _connect(path):
+        return conn
+    with open(base / f"{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if conn := _connect(path):
+            return conn
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        log = base / f"{key}.log"
+        with open(log, "w") as err:
+            proc = subprocess.Popen(
+                [sys.executable, "-Xfrozen_modules=off", "-m", "lrcourse.sandbox.warm", f"--socket={path}",
+                 f"--grader={grader}", f"--grader-start={cgroup.start_time(grader)}"],
+                env={**env, "MPLCONFIGDIR": str(font_cache_dir())}, cwd="/", stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=err, start_new_session=True, close_fds=True)
+        deadline = time.monotonic() + START_WAIT
+        while time.monotonic() < deadline:
+            if conn := _connect(path):
+                return conn
+            if proc.poll() is not None:
+                tail = log.read_text(errors="replace").strip().splitlines()[-3:]
+                raise WarmUnavailable(f"the kernel template exited ({proc.returncode}): {' | '.join(tail)}")
+            time.sleep(0.02)
+        proc.kill()
+        raise WarmUnavailable(f"the kernel template was not ready after {START_WAIT} s")
+
+
+def start(request: dict, grader: int, env: dict[str, str]) -> tuple[socket.socket, int]:
+    """Ask the template for a kernel; returns the connection (its lifeline) and init's host pid.
+    Notes from the sandbox go to the log. Raises WarmUnavailable."""
+    conn = connect(grader, env)
+    try:
+        conn.sendall(json.dumps(request).encode() + b"\n")
+        reader = conn.makefile("r", encoding="utf-8")
+        while True:
+            line = reader.readline()
+            if line.startswith("note: "):
+                print(f"{MARKER} {line.removeprefix('note: ').rstrip()}", file=sys.stderr, flush=True)
+                continue
+            if line.startswith("ok "):
+                return conn, int(line.split()[1])
+            raise WarmUnavailable(line.removeprefix("error: ").strip() or "the kernel template closed the request")
+    except (OSError, ValueError) as err:
+        conn.close()
+        raise WarmUnavailable(f"the kernel template failed: {err}") from err
+    except WarmUnavailable:
+        conn.close()
+        raise
+
+
+def wait(conn: socket.socket, init: int, *, parent: int | None, lifetime: float) -> int:  # noqa: C901
+    """Wait for the warm kernel, as launch.wait does for a cold one: SIGINT and SIGTERM are
+    passed on; the kernel is killed when the launcher's parent dies or after `lifetime` s."""
+    init_fd = os.pidfd_open(init)
+
+    def send(word: bytes):
+        with contextlib.suppress(OSError):
+            conn.sendall(word + b"\n")
+
+    def kill():
+        with contextlib.suppress(OSError):
+            signal.pidfd_send_signal(init_fd, signal.SIGKILL)
+
+    signal.signal(signal.SIGINT, lambda *_: send(b"int"))
+    signal.signal(signal.SIGTERM, lambda *_: send(b"term"))
+    deadline = time.monotonic() + lifetime
+    buffer, killed = b"", False
+    try:
+        while True:
+            watched = [conn] + ([parent] if parent is not None else [])
+            ready, _, _ = select.select(watched, [], [], max(0.0, deadline - time.monotonic()))
+            if conn in ready:
+                data = b""
+                with contextlib.suppress(OSError):
+                    data = conn.recv(256)
+                buffer += data
+                if not data or b"\n" in buffer:
+                    words = buffer.split()
+                    return int(words[1]) if len(words) >= 2 and words[0] == b"exit" else 137
+            elif parent is not None and parent in ready:
+                kill()
+                killed, parent, deadline = True, None, time.monotonic() + 5
+            elif time.monotonic() >= deadline:
+                if killed:  # killed, and its fork never said so: give up waiting
+                    return 137
+                print(f"{MARKER} kernel killed: it reached its wall-clock limit of {lifetime:g} s "
+                      "(Limits.lifetime)", file=sys.stderr, flush=True)
+                kill()
+                killed, deadline = True, time.monotonic() + 5
+    finally:
+        kill()
+        os.close(init_fd)
+        conn.close()
+
+
+# ---------------------------------------------------------------- the template's side
+
+IMPORT_ENV: dict[str, str] = {}  # what the preloaded imports set in os.environ (scikit-learn's KMP_*)
+
+
+def preload() -> None:
+    import importlib
+
+    before = dict(os.environ)
+    for name in PRELOAD:
+        importlib.import_module(name)
+    IMPORT_ENV.update({k: v for k, v in os.environ.items() if before.get(k) != v and k != "MPLCONFIGDIR"})
+    import matplotlib.font_manager
+
+    matplotlib.font_manager.fontManager  # noqa: B018 - the font list, read from the cache built at setup
+
+
+def serve(path: Path, grader: int, grader_start: str) -> int:
+    preload()
+    import gc
+
+    gc.collect()
+    gc.freeze()  # what the template holds is never collected again: forks keep sharing those pages
+    try:
+        watch = os.pidfd_open(grader)
+    except OSError:
+        return 0
+    if cgroup.start_time(grader) != grader_start:
+        return 0
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forks are reaped by the kernel, not waited for
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    staging = path.with_suffix(f".{os.getpid()}.new")
+    listener.bind(str(staging))
+    os.chmod(staging, 0o600)
+    listener.listen(64)
+    os.rename(staging, path)  # ready: launchers may connect
+    try:
+        while True:
+            ready, _, _ = select.select([listener, watch], [], [], IDLE)
+            if not ready or watch in ready:
+                return 0
+            conn, _ = listener.accept()
+            if os.fork() == 0:
+                listener.close()
+                os.close(watch)
+                code = 1
+                try:
+                    code = fork_kernel(conn)
+                finally:
+                    os._exit(code)
+            conn.close()
+    finally:
+        with contextlib.suppress(OSError):
+            if os.stat(path).st_ino == os.fstat(listener.fileno()).st_ino:
+                path.unlink()
+        for leftover in (path.with_suffix(".log"), path.with_suffix(".lock")):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def fork_kernel(conn: socket.socket) -> int:
+    """One request: fresh namespaces, init, the kernel; relay until init ends."""
+    from . import inside
+
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    devnull = os.open(os.devnull, os.O_RDWR)  # the template's stderr is its log: not for the kernel
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    reader = conn.makefile("r", encoding="utf-8")
+    try:
+        request = json.loads(reader.readline())
+        limits = Limits(**request["limits"])
+        if request.get("pids_cgroup"):
+            cgroup.enter(Path(request["pids_cgroup"]))
+        _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID), "unshare")
+        inside.mount(None, "/", None, MS_REC | MS_PRIVATE)
+    except Exception as err:  # noqa: BLE001 - reported to the launcher, which falls back loudly
+        conn.sendall(f"error: {type(err).__name__}: {err}\n".encode())
+        return 1
+    init = os.fork()
+    if init == 0:  # PID 1 of the new namespaces
+        code = 127
+        try:
+            code = run_init(conn, request, limits)
+        finally:
+            os._exit(code)
+    init_fd = os.pidfd_open(init)
+    while True:
+        ready, _, _ = select.select([conn, init_fd], [], [])
+        if init_fd in ready:
+            _, status = os.waitpid(init, 0)
+            code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+            with contextlib.suppress(OSError):
+                conn.sendall(f"exit {code}\n".encode())
+            return 0
+        word = b""
+        with contextlib.suppress(OSError):
+            word = conn.recv(64).strip()
+        signum = {b"int": signal.SIGINT, b"term": signal.SIGTERM}.get(word.split(b"\n")[0], signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            signal.pidfd_send_signal(init_fd, signum)
+
+
+def run_init(conn: socket.socket, request: dict, limits: Limits) -> int:
+    from . import inside
+
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the fork that relays for it
+    os.umask(0o022)
+    uid, gid = request["uid"], request["gid"]
+    try:
+        host_pid = int(os.readlink("/proc/self"))  # still the host's /proc
+        skipped = inside.prepare(root=Path(request["root"]), source=request["source"],
+                                 connection_file=request["connection_file"], uid=uid, gid=gid,
+                                 python_dirs=request["python_dirs"], limits=limits,
+                                 pids_cgroup=bool(request.get("pids_cgroup")))
+    except Exception as err:  # noqa: BLE001 - reported to the launcher, which falls back loudly
+        conn.sendall(f"error: {type(err).__name__}: {err}\n".encode())
+        return 1
+    if skipped:
+        conn.sendall(inside.skipped_note(skipped).encode())
+    conn.sendall(f"ok {host_pid}\n".encode())
+    conn.close()
+    return inside.run_init(lambda: run_kernel(request, uid, gid), pass_interrupts=True)
+
+
+def drop_privileges(uid: int, gid: int) -> None:
+    """What `setpriv --reuid --regid --clear-groups --no-new-privs --inh-caps=-all
+    --bounding-set=-all` does for a cold kernel, without an exec."""
+    last = int(Path("/proc/sys/kernel/cap_last_cap").read_text())
+    for cap in range(last + 1):
+        _check(_libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), "drop capability")
+    _check(_libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "clear ambient capabilities")
+    os.setgroups([])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)  # clears the permitted and effective sets
+    # The inheritable set: capset(2) with an empty set for this thread.
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)
+    data = (ctypes.c_uint32 * 6)()
+    _check(_libc.capset(header, data), "capset")
+    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+    if os.getuid() != uid or os.geteuid() != uid or os.getgroups():
+        raise RuntimeError("the kernel did not become the sandbox user")
+
+
+def run_kernel(request: dict, uid: int, gid: int) -> None:
+    import runpy
+
+    drop_privileges(uid, gid)
+    os.closerange(3, os.sysconf("SC_OPEN_MAX") if os.sysconf("SC_OPEN_MAX") > 0 else 1 << 16)
+    os.environ.clear()
+    os.environ.update(request["env"])
+    os.environ.update(IMPORT_ENV)  # as the same imports in a cold kernel leave it
+    sys.argv = ["ipykernel_launcher", "-f", f"{RUN_DIR}/kernel.json", *request["kernel_args"]]
+    # As `python -m` started in WORKDIR sets it, without the template's folders that do not exist in
+    # the sandbox (a cold kernel's site.py leaves those out)
+    sys.path[:] = [WORKDIR] + [p for p in sys.path[1:] if not p or p.endswith(".zip") or os.path.exists(p)]
+    if "numpy" in sys.modules:  # one fresh seed per kernel, as an interpreter of its own gets
+        sys.modules["numpy"].random.seed()
+    code = 0
+    try:
+        runpy.run_module("ipykernel_launcher", run_name="__main__", alter_sys=True)
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    os._exit(code)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="lrcourse.sandbox.warm")
+    parser.add_argument("--socket", required=True)
+    parser.add_argument("--grader", type=int, required=True)
+    parser.add_argument("--grader-start", required=True)
+    args = parser.parse_args(argv)
+    return serve(Path(args.socket), args.grader, args.grader_start)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
