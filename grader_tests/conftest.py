@@ -106,9 +106,12 @@ def write_submission(course: Course, student: str, stem: str, nb) -> None:
     nbformat.write(nb, str(target / f"{stem}.ipynb"))
 
 
-def grade_students(folder: Path, stem: str, students: list[str]) -> dict[str, list[CellScore]]:
-    """Grade some of an exercise's students (scenario names or BLANK) with one `nbgrader autograde`."""
+def grade_students(folder: Path, stem: str, students: list[str], config: str = "") -> dict[str, list[CellScore]]:
+    """Grade some of an exercise's students (scenario names or BLANK) with one `nbgrader autograde`;
+    `config` is appended to the scratch course's nbgrader_config.py."""
     course = scratch_course(folder, [stem])
+    with open(folder / "nbgrader_config.py", "a") as f:
+        f.write(config)
     src, rel = source_nb(stem), release_nb(stem)
     by_name = {s.name: s for s in scenarios_for(stem)}
     for student in students:

@@ -163,8 +163,11 @@ def test_an_interrupt_reaches_the_kernel_through_its_init_and_the_kernel_goes_on
         assert run("print('still here')").strip() == "still here"
 
 
-def sandbox_processes(launcher: int) -> list[int]:
-    """The launcher and all its descendants (unshare, the namespace's init, the kernel, ...)."""
+def sandbox_processes(launcher: int, *, template: bool = True) -> list[int]:
+    """The launcher, its descendants (cold: unshare, the namespace's init, the kernel; warm: the
+    kernel template it started) and every process in its kernel's pids cgroup (warm: the fork of
+    the template that relays, init and the kernel). `template=False` leaves the template out: it
+    serves the grading process, not one launcher."""
     parents = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -174,7 +177,21 @@ def sandbox_processes(launcher: int) -> list[int]:
     family = [launcher]
     for pid in family:
         family += [child for child, parent in parents.items() if parent == pid]
-    return family
+    found = cgroup.hierarchy()
+    members = []
+    if found:
+        for folder in (found[1] / cgroup.GROUP).glob(f"{launcher}-*"):
+            members += cgroup.members(folder)
+    if not template:
+        family = [pid for pid in family if pid in members or b"lrcourse.sandbox.warm" not in cmdline(pid)]
+    return sorted(set(family + members))
+
+
+def cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def alive(pid: int) -> bool:
@@ -231,7 +248,8 @@ def test_the_kernel_dies_with_the_process_that_started_it(submission, killed):
         sandbox = []
         try:
             launcher = int(worker.stdout.readline())
-            sandbox = sandbox_processes(launcher)
+            # A kernel template (warm kernels) lives as long as the worker, not the launcher.
+            sandbox = sandbox_processes(launcher, template=killed == "worker")
             assert len(sandbox) >= 3, f"launcher, unshare and kernel expected: {sandbox}"
             os.kill(worker.pid if killed == "worker" else launcher, signal.SIGKILL)
             assert wait_until(lambda: not any(alive(pid) for pid in sandbox), 20), \

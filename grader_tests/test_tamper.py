@@ -24,7 +24,7 @@ from lrcourse.course import ASSIGNMENT
 from lrcourse.gradebook import submission_scores
 from lrcourse.nbgrader_log import failure_reasons
 from lrcourse.notebooks import fill_answers, solution_answers
-from lrcourse.sandbox import unavailable_reason
+from lrcourse.sandbox import COLD_KERNEL_NAME, unavailable_reason
 from lrcourse.scenarios.tampered import STEM, TAMPERS, tampered_notebook
 from lrcourse.tamper import review_flags
 
@@ -81,10 +81,12 @@ def outputs_text(path: Path) -> str:
     return "\n".join(parts)
 
 
-def grade_batch(folder: Path, names: list[str], port: int) -> dict[str, Graded]:
+def grade_batch(folder: Path, names: list[str], port: int, kernel: str | None = None) -> dict[str, Graded]:
     course = scratch_course(folder, [STEM])
     with open(folder / "nbgrader_config.py", "a") as config:
         config.write(f"\n# tamper suite: shorter cell timeout, the loops cost seconds\nc.Execute.timeout = {TIMEOUT}\n")
+        if kernel:
+            config.write(f"c.Execute.kernel_name = {kernel!r}\n")
     src, rel = source_nb(STEM), release_nb(STEM)
     solution = fill_answers(rel, solution_answers(src))
     for name in names:
@@ -109,19 +111,37 @@ def grade_batch(folder: Path, names: list[str], port: int) -> dict[str, Graded]:
     return graded
 
 
-@pytest.fixture(scope="module")
-def batch(tmp_path_factory) -> tuple[Path, dict[str, Graded]]:
+def grade_all(base: Path, kernel: str | None = None) -> dict[str, Graded]:
     """Every tampered scenario graded, in two scratch courses graded side by side."""
-    base = tmp_path_factory.mktemp("tamper")
     port = serve_reference()
     names = [t.name for t in TAMPERS]
     halves = [names[0::2], names[1::2]]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = [pool.submit(grade_batch, base / f"course{i}", half, port) for i, half in enumerate(halves)]
+        futures = [pool.submit(grade_batch, base / f"course{i}", half, port, kernel) for i, half in enumerate(halves)]
         graded = {}
         for f in futures:
             graded.update(f.result())
-    return base, graded
+    return graded
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory) -> tuple[Path, dict[str, Graded]]:
+    """Every tampered scenario graded (warm kernels, as configured)."""
+    base = tmp_path_factory.mktemp("tamper")
+    return base, grade_all(base)
+
+
+def test_warm_and_cold_kernels_grade_every_tampered_submission_alike(batch, tmp_path_factory):
+    """The pre-warmed kernels (sandbox/warm.py) change no score, whatever the submission does
+    to its kernel: memory bombs, loops, a killed kernel, patched libraries and hooks."""
+    if unavailable_reason() is not None:
+        pytest.skip(f"no sandbox here: {unavailable_reason()}")
+    cold = grade_all(tmp_path_factory.mktemp("tamper-cold"), COLD_KERNEL_NAME)
+    warm = batch[1]
+    assert warm.keys() == cold.keys()
+    differ = [f"{name}: warm {warm[name].scores} cold {cold[name].scores}"
+              for name in warm if warm[name].scores != cold[name].scores]
+    assert not differ, "\n".join(differ)
 
 
 def test_the_sandbox_is_active_where_grading_runs_as_root_on_linux():

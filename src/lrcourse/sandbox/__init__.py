@@ -38,6 +38,9 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 KERNEL_NAME = "lrcourse-sandbox"
+# The same sandbox with kernels that start cold (no template): the baseline of the warm-start
+# benchmark and of the test that warm and cold kernels grade alike (sandbox/warm.py).
+COLD_KERNEL_NAME = "lrcourse-sandbox-cold"
 USER = "lrcsandbox"
 # Fixed marker at the start of every sandbox message in the grading log.
 MARKER = "LRCOURSE-SANDBOX:"

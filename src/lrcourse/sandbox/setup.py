@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from ..kernel import KERNEL_ENV
-from . import KERNEL_NAME, MARKER, USER, Limits, font_cache_dir, unavailable_reason
+from . import COLD_KERNEL_NAME, KERNEL_NAME, MARKER, USER, Limits, font_cache_dir, unavailable_reason
 
 
 def ensure_user() -> str:
@@ -39,13 +39,15 @@ def build_font_cache(prefix: str | None = None) -> Path:
 
 
 def install_sandbox_kernel(*, prefix: str | None = None, limits: Limits | None = None, warm: bool = True) -> Path:
-    """The kernelspec; `warm`: kernels are forked from a pre-warmed template (warm.py)."""
-    folder = Path(prefix or sys.prefix) / "share" / "jupyter" / "kernels" / KERNEL_NAME
+    """The kernelspec; `warm`: kernels are forked from a pre-warmed template (warm.py), else
+    the COLD_KERNEL_NAME spec, whose kernels start cold."""
+    name = KERNEL_NAME if warm else COLD_KERNEL_NAME
+    folder = Path(prefix or sys.prefix) / "share" / "jupyter" / "kernels" / name
     folder.mkdir(parents=True, exist_ok=True)
     spec = {
         "argv": [sys.executable, "-m", "lrcourse.sandbox.launch", "-f", "{connection_file}",
                  *(limits or Limits()).to_args(), *(["--warm"] if warm else [])],
-        "display_name": "Python 3 (logistic-regression course, grading sandbox)",
+        "display_name": "Python 3 (logistic-regression course, grading sandbox" + (")" if warm else ", cold)"),
         "language": "python",
         "env": KERNEL_ENV,
         "interrupt_mode": "signal",
@@ -96,6 +98,7 @@ def sandbox_setup(*, root: str | None = None, check: bool = True) -> int:
     print(ensure_user())
     print(f"font cache {build_font_cache()}")
     print(f"installed kernel {install_sandbox_kernel()}")
+    print(f"installed kernel {install_sandbox_kernel(warm=False)}")
     reason = unavailable_reason()
     if reason:
         print(f"{MARKER} grading will run UNSANDBOXED here: {reason}")

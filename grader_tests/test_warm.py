@@ -1,0 +1,217 @@
+"""Pre-warmed kernels (sandbox/warm.py): forked from a template, yet started as a cold one is.
+
+The grades themselves: every scenario of every exercise is graded again with cold kernels
+(the `lrcourse-sandbox-cold` kernelspec) and compared row by row with the warm grading of
+the `graded` fixture; test_tamper.py does the same for the tampered submissions (memory
+bombs, loops, killed kernels included).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from conftest import EXERCISES, FAST_GRADING, all_students, grade_students
+from jupyter_client.manager import KernelManager
+
+from lrcourse.sandbox import COLD_KERNEL_NAME, KERNEL_NAME, MARKER, unavailable_reason
+from lrcourse.sandbox.warm import unavailable_reason as warm_unavailable
+
+pytestmark = [
+    pytest.mark.slow,  # not in the fast lane: sandboxed kernels
+    pytest.mark.skipif(unavailable_reason() is not None or warm_unavailable() is not None,
+                       reason=f"no warm sandboxed kernels here: {unavailable_reason() or warm_unavailable()}"),
+]
+
+
+@contextmanager
+def kernel(name: str, cwd: Path, env: dict | None = None):
+    """A started kernel of kernelspec `name`; yields `run(code) -> stdout (and error)`."""
+    km = KernelManager(kernel_name=name)
+    km.start_kernel(cwd=str(cwd), env={**os.environ, **(env or {})})
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=120)
+
+        def run(code: str) -> str:
+            out = []
+
+            def hook(msg):
+                if msg["msg_type"] == "stream":
+                    out.append(msg["content"]["text"])
+                elif msg["msg_type"] == "error":
+                    out.append(f"{msg['content']['ename']}: {msg['content']['evalue']}")
+
+            kc.execute_interactive(code, output_hook=hook, timeout=60)
+            return "".join(out)
+
+        yield run
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel()
+
+
+@pytest.fixture
+def folder(tmp_path) -> Path:
+    (tmp_path / "data.csv").write_text("x\n1\n")
+    return tmp_path
+
+
+PRELOADED = "import sys\nprint('pandas' in sys.modules, 'sklearn.linear_model' in sys.modules)"
+
+
+def test_a_warm_kernel_is_forked_from_the_template_and_a_cold_one_is_not(folder):
+    with kernel(KERNEL_NAME, folder) as run:
+        assert run(PRELOADED).split() == ["True", "True"]
+    with kernel(COLD_KERNEL_NAME, folder) as run:
+        assert run(PRELOADED).split() == ["False", "False"]
+
+
+# What a notebook could see of how its kernel started, after the course's imports.
+STATE = r"""
+import json, os, random, sys, warnings
+import numpy, pandas, scipy.stats, sklearn.linear_model, sklearn.metrics, statsmodels.api
+import matplotlib, matplotlib.pyplot as plt
+status = [line for line in open('/proc/self/status').read().splitlines()
+          if line.startswith(('Cap', 'NoNewPrivs', 'Uid', 'Gid', 'Groups'))]
+print(json.dumps(dict(
+    path=sys.path, argv0=os.path.basename(sys.argv[0]), cwd=os.getcwd(), files=sorted(os.listdir()),
+    env=dict(os.environ), filters=sorted(map(repr, warnings.filters)),
+    rc={k: repr(v) for k, v in matplotlib.rcParams.items()}, backend=matplotlib.get_backend(),
+    figures=plt.get_fignums(), main=sys.modules['__main__'].__name__, status=status,
+    limits=open('/proc/self/limits').read(), threads=len(os.listdir('/proc/self/task')),
+    fds=sorted(os.listdir('/proc/self/fd')), pid=os.getpid(), user_ns=sorted(k for k in dir() if not k.startswith('_')),
+)))
+"""
+
+
+def test_a_warm_kernel_starts_as_a_cold_one_would(folder):
+    with kernel(KERNEL_NAME, folder) as run:
+        warm = json.loads(run(STATE))
+    with kernel(COLD_KERNEL_NAME, folder) as run:
+        cold = json.loads(run(STATE))
+    assert warm.keys() == cold.keys()
+    differ = {k: (warm[k], cold[k]) for k in warm if warm[k] != cold[k]}
+    assert not differ, json.dumps(differ, indent=1)[:4000]
+    assert warm["cwd"] == "/home/student/submission" and warm["files"] == ["data.csv"]
+    assert any(line.startswith("CapEff:\t0000000000000000") for line in warm["status"]), warm["status"]
+
+
+TOUCH = r"""
+import os, sys, random, warnings
+import numpy as np, pandas as pd, matplotlib, matplotlib.pyplot as plt
+np.allclose = lambda *a, **k: True
+pd.touched_by_student = True
+matplotlib.rcParams['lines.linewidth'] = 9
+plt.figure()
+warnings.simplefilter('ignore')
+sys.path.insert(0, '/student')
+os.environ['STUDENT'] = '1'
+sys.modules['sklearn.metrics'].f1_score = lambda *a, **k: 1.0
+print('touched')
+"""
+
+CHECK = r"""
+import os, sys, warnings
+import numpy as np, pandas as pd, matplotlib, matplotlib.pyplot as plt
+from sklearn.metrics import f1_score
+print(np.allclose(1, 2), hasattr(pd, 'touched_by_student'), matplotlib.rcParams['lines.linewidth'],
+      plt.get_fignums(), ('ignore', None, Warning, None, 0) in warnings.filters, '/student' in sys.path,
+      'STUDENT' in os.environ, f1_score([0, 1], [1, 0]))
+"""
+
+
+def test_what_one_kernel_changes_never_reaches_the_next(folder):
+    with kernel(KERNEL_NAME, folder) as run:
+        assert run(TOUCH).strip() == "touched"
+    with kernel(KERNEL_NAME, folder) as run:
+        assert run(CHECK).split() == ["False", "False", "1.5", "[]", "False", "False", "False", "0.0"]
+
+
+RANDOM = "import random, numpy as np\nprint(random.random(), np.random.rand())"
+
+
+def test_each_warm_kernel_draws_its_own_random_numbers(folder):
+    draws = []
+    for _ in range(3):
+        with kernel(KERNEL_NAME, folder) as run:
+            draws.append(run(RANDOM).split())
+    python, numpy = {d[0] for d in draws}, {d[1] for d in draws}
+    assert len(python) == 3 and len(numpy) == 3, draws
+
+
+def test_a_library_the_template_does_not_hold_still_imports(folder):
+    code = ("import sys\nbefore = 'sklearn.ensemble' in sys.modules\nfrom sklearn.ensemble import "
+            "RandomForestClassifier\nprint(before, RandomForestClassifier().n_estimators)")
+    with kernel(KERNEL_NAME, folder) as run:
+        assert run(code).split() == ["False", "100"]
+
+
+TWO_KERNELS = """
+import sys
+from jupyter_client.manager import KernelManager
+for _ in range(2):
+    km = KernelManager(kernel_name=sys.argv[1])
+    km.start_kernel(cwd=sys.argv[2])
+    kc = km.client()
+    kc.start_channels()
+    kc.wait_for_ready(timeout=120)
+    out = []
+    kc.execute_interactive("import sys; print('pandas' in sys.modules)", timeout=60,
+                           output_hook=lambda m: out.append(m['content'].get('text', '')))
+    print('ran', ''.join(out).strip(), flush=True)
+    kc.stop_channels()
+    km.shutdown_kernel()
+"""
+
+
+@pytest.mark.parametrize("why", ["disabled", "no-private-folder"])
+def test_where_no_template_can_be_made_kernels_start_cold_and_say_so_once(folder, tmp_path_factory, why):
+    env = dict(os.environ)
+    if why == "disabled":
+        env["LRCOURSE_WARM"] = "off"
+    else:  # the templates' socket folder is writable by anyone: refused
+        tmp = tmp_path_factory.mktemp("tmp")
+        os.chmod(tmp, 0o755)
+        (tmp / f"lrcourse-warm-{os.geteuid()}").mkdir(mode=0o777)
+        os.chmod(tmp / f"lrcourse-warm-{os.geteuid()}", 0o777)
+        env["TMPDIR"] = str(tmp)
+    proc = subprocess.run([sys.executable, "-c", TWO_KERNELS, KERNEL_NAME, str(folder)], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.stdout.split("\n")[:2] == ["ran False", "ran False"], proc.stdout + proc.stderr[-2000:]
+    assert proc.stderr.count(f"{MARKER} COLD") == 1, proc.stderr[-2000:]
+    reason = "LRCOURSE_WARM=off" if why == "disabled" else "is not a private folder"
+    assert reason in proc.stderr
+
+
+@pytest.fixture(scope="session")
+def graded_cold(tmp_path_factory, graded):
+    """{exercise: {scenario: cell scores}} like `graded`, every kernel started cold."""
+    base = tmp_path_factory.mktemp("graded-cold")
+    cold = f"\nc.Execute.kernel_name = {COLD_KERNEL_NAME!r}\n"
+    jobs = sorted(((stem, i, all_students(stem)[i::2]) for stem in EXERCISES for i in range(2)),
+                  key=lambda job: -len(job[2]))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [(stem, pool.submit(grade_students, base / f"{stem}-{i}", stem, students, config=cold))
+                   for stem, i, students in jobs]
+        result: dict[str, dict] = {stem: {} for stem in EXERCISES}
+        for stem, future in futures:
+            result[stem].update(future.result())
+    return result
+
+
+def test_warm_and_cold_kernels_write_the_same_gradebook_rows_for_every_scenario(graded, graded_cold):
+    if FAST_GRADING:
+        pytest.skip("LRCOURSE_FAST_GRADING=1: `graded` holds the runner's scores, not nbgrader's")
+    differ = [f"{stem}/{student}: warm {rows}\n  cold {graded_cold[stem].get(student)}"
+              for stem in EXERCISES for student, rows in graded[stem].items()
+              if graded_cold[stem].get(student) != rows]
+    assert not differ, "\n".join(differ)
+    assert sum(len(graded[stem]) for stem in EXERCISES) == sum(len(all_students(s)) for s in EXERCISES)
