@@ -453,7 +453,7 @@ def sandbox_warning(course: Course) -> str | None:
     from .sandbox import unavailable_reason
 
     kernel = getattr(course.coursedir.config.Execute, "kernel_name", "")
-    if kernel != SANDBOX_KERNEL:
+    if kernel not in (SANDBOX_KERNEL, f"{SANDBOX_KERNEL}-cold"):  # warm or cold kernels (sandbox/warm.py)
         return f"nbgrader_config.py selects the kernel {kernel!r}, not {SANDBOX_KERNEL!r}"
     return unavailable_reason()
 
