@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
@@ -154,15 +155,54 @@ def graded(tmp_path_factory) -> dict[str, dict[str, list[CellScore]]]:
     if FAST_GRADING:
         with ThreadPoolExecutor(max_workers=2) as pool:
             return dict(zip(EXERCISES, pool.map(lambda stem: runner_graded(base, stem), EXERCISES), strict=True))
+    return grade_every_exercise(base)
+
+
+def grade_every_exercise(base: Path, config: str = "") -> dict[str, dict[str, list[CellScore]]]:
+    """Every exercise's students graded by nbgrader (`config` appended to each scratch course's
+    nbgrader_config.py): two runs at a time, each on half of one exercise's students, the largest
+    halves first."""
     jobs = sorted(((stem, i, all_students(stem)[i::2]) for stem in EXERCISES for i in range(2)),
                   key=lambda job: -len(job[2]))
     with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = [(stem, pool.submit(grade_students, base / f"{stem}-{i}", stem, students))
+        futures = [(stem, pool.submit(grade_students, base / f"{stem}-{i}", stem, students, config))
                    for stem, i, students in jobs]
         result: dict[str, dict[str, list[CellScore]]] = {stem: {} for stem in EXERCISES}
         for stem, future in futures:
             result[stem].update(future.result())
         return result
+
+
+@contextmanager
+def started_kernel(name: str, cwd: Path, *, env: dict | None = None, stderr=None):
+    """A started kernel of kernelspec `name` in `cwd`: yields its manager and `run(code) -> stdout
+    (and error)`."""
+    from jupyter_client.manager import KernelManager
+
+    km = KernelManager(kernel_name=name)
+    km.start_kernel(cwd=str(cwd), env={**os.environ, **(env or {})}, stderr=stderr)
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+
+        def run(code: str) -> str:
+            out = []
+
+            def hook(msg):
+                if msg["msg_type"] == "stream":
+                    out.append(msg["content"]["text"])
+                elif msg["msg_type"] == "error":
+                    out.append(f"{msg['content']['ename']}: {msg['content']['evalue']}")
+
+            kc.execute_interactive(code, output_hook=hook, timeout=60)
+            return "".join(out)
+
+        run.client = kc
+        yield km, run
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel()
 
 
 def read_rows(path) -> list[dict[str, str]]:

@@ -12,11 +12,10 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, started_kernel
 from jupyter_client.manager import KernelManager
 
 from lrcourse.sandbox import KERNEL_NAME, MARKER, RUN_DIR, Limits, cgroup, unavailable_reason
@@ -28,33 +27,9 @@ needs_sandbox = pytest.mark.skipif(unavailable_reason() is not None,
                                    reason=f"no sandbox here: {unavailable_reason()}")
 
 
-@contextmanager
 def sandboxed_kernel(cwd: Path, *, env: dict | None = None, stderr=None):
     """A started sandboxed kernel in `cwd`: yields its manager and `run(code) -> stdout (and error)`."""
-    km = KernelManager(kernel_name=KERNEL_NAME)
-    km.start_kernel(cwd=str(cwd), env={**os.environ, **(env or {})}, stderr=stderr)
-    kc = km.client()
-    kc.start_channels()
-    try:
-        kc.wait_for_ready(timeout=60)
-
-        def run(code: str) -> str:
-            out = []
-
-            def hook(msg):
-                if msg["msg_type"] == "stream":
-                    out.append(msg["content"]["text"])
-                elif msg["msg_type"] == "error":
-                    out.append(f"{msg['content']['ename']}: {msg['content']['evalue']}")
-
-            kc.execute_interactive(code, output_hook=hook, timeout=60)
-            return "".join(out)
-
-        run.client = kc
-        yield km, run
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel()
+    return started_kernel(KERNEL_NAME, cwd, env=env, stderr=stderr)
 
 
 def run_cell(code: str, cwd: Path, *, env: dict | None = None, stderr=None) -> str:

@@ -12,13 +12,11 @@ import json
 import os
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import EXERCISES, FAST_GRADING, all_students, grade_students
-from jupyter_client.manager import KernelManager
+from conftest import EXERCISES, FAST_GRADING, all_students, grade_every_exercise, started_kernel
 
 from lrcourse.sandbox import COLD_KERNEL_NAME, KERNEL_NAME, MARKER, unavailable_reason
 from lrcourse.sandbox.warm import unavailable_reason as warm_unavailable
@@ -33,29 +31,8 @@ pytestmark = [
 @contextmanager
 def kernel(name: str, cwd: Path, env: dict | None = None):
     """A started kernel of kernelspec `name`; yields `run(code) -> stdout (and error)`."""
-    km = KernelManager(kernel_name=name)
-    km.start_kernel(cwd=str(cwd), env={**os.environ, **(env or {})})
-    kc = km.client()
-    kc.start_channels()
-    try:
-        kc.wait_for_ready(timeout=120)
-
-        def run(code: str) -> str:
-            out = []
-
-            def hook(msg):
-                if msg["msg_type"] == "stream":
-                    out.append(msg["content"]["text"])
-                elif msg["msg_type"] == "error":
-                    out.append(f"{msg['content']['ename']}: {msg['content']['evalue']}")
-
-            kc.execute_interactive(code, output_hook=hook, timeout=60)
-            return "".join(out)
-
+    with started_kernel(name, cwd, env=env) as (_, run):
         yield run
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel()
 
 
 @pytest.fixture
@@ -194,17 +171,8 @@ def test_where_no_template_can_be_made_kernels_start_cold_and_say_so_once(folder
 @pytest.fixture(scope="session")
 def graded_cold(tmp_path_factory, graded):
     """{exercise: {scenario: cell scores}} like `graded`, every kernel started cold."""
-    base = tmp_path_factory.mktemp("graded-cold")
     cold = f"\nc.Execute.kernel_name = {COLD_KERNEL_NAME!r}\n"
-    jobs = sorted(((stem, i, all_students(stem)[i::2]) for stem in EXERCISES for i in range(2)),
-                  key=lambda job: -len(job[2]))
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = [(stem, pool.submit(grade_students, base / f"{stem}-{i}", stem, students, config=cold))
-                   for stem, i, students in jobs]
-        result: dict[str, dict] = {stem: {} for stem in EXERCISES}
-        for stem, future in futures:
-            result[stem].update(future.result())
-    return result
+    return grade_every_exercise(tmp_path_factory.mktemp("graded-cold"), cold)
 
 
 def test_warm_and_cold_kernels_write_the_same_gradebook_rows_for_every_scenario(graded, graded_cold):
