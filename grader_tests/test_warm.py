@@ -56,6 +56,16 @@ STATE = r"""
 import json, os, random, sys, warnings
 import numpy, pandas, scipy.stats, sklearn.linear_model, sklearn.metrics, statsmodels.api
 import matplotlib, matplotlib.pyplot as plt
+def open_files():  # what the kernel's descriptors point at, sockets and pipes left out (their number varies)
+    found = []
+    for fd in os.listdir('/proc/self/fd'):
+        try:
+            target = os.readlink('/proc/self/fd/' + fd)
+        except OSError:  # the listing's own descriptor, closed already
+            continue
+        if not target.startswith(('socket:', 'pipe:', 'anon_inode:')):
+            found.append(target)
+    return sorted(found)
 status = [line for line in open('/proc/self/status').read().splitlines()
           if line.startswith(('Cap', 'NoNewPrivs', 'Uid', 'Gid', 'Groups'))]
 print(json.dumps(dict(
@@ -64,7 +74,7 @@ print(json.dumps(dict(
     rc={k: repr(v) for k, v in matplotlib.rcParams.items()}, backend=matplotlib.get_backend(),
     figures=plt.get_fignums(), main=sys.modules['__main__'].__name__, status=status,
     limits=open('/proc/self/limits').read(), threads=len(os.listdir('/proc/self/task')),
-    fds=sorted(os.listdir('/proc/self/fd')), pid=os.getpid(), user_ns=sorted(k for k in dir() if not k.startswith('_')),
+    open_files=open_files(), pid=os.getpid(), user_ns=sorted(k for k in dir() if not k.startswith('_')),
 )))
 """
 
