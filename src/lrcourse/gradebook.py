@@ -19,7 +19,8 @@ class CellScore:
 
 
 def submission_scores(db_url: str, student: str, assignment: str = ASSIGNMENT) -> list[CellScore]:
-    """Every graded cell of one student's submission, in notebook order; [] when not submitted."""
+    """Every graded cell of one student's submission, ordered by notebook and cell name (the
+    gradebook keeps no cell positions, and its row ids are random); [] when not submitted."""
     with Gradebook(db_url) as gb:
         try:
             submission = gb.find_submission(assignment, student)
@@ -27,7 +28,7 @@ def submission_scores(db_url: str, student: str, assignment: str = ASSIGNMENT) -
             return []
         rows = []
         for nb in sorted(submission.notebooks, key=lambda n: n.name):
-            for grade in sorted(nb.grades, key=lambda g: (g.cell.id if g.cell else 0)):
+            for grade in sorted(nb.grades, key=lambda g: g.name):
                 auto = grade.cell_type == "code"
                 # nbgrader scores an answer left as released 0 by itself (auto_score); any
                 # other written answer waits until a grader gives it a manual score
