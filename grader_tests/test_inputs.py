@@ -21,14 +21,13 @@ import json
 import os
 
 import pytest
-from conftest import read_rows, read_table, release_nb, scratch_course, source_nb, write_submission
+from helpers import read_rows, read_table, release_nb, scratch_course, solution_nb, write_submission
 from nbgrader.api import Gradebook
 
 from lrcourse.course import ASSIGNMENT
 from lrcourse.export import export
 from lrcourse.feedback import feedback
 from lrcourse.grade import grade
-from lrcourse.scenarios import scenarios_for, submission
 from lrcourse.status import fingerprint
 
 pytestmark = pytest.mark.slow  # grades a scratch course
@@ -43,11 +42,6 @@ SPARSE = 64 * 2**30
 # cell, test cells included, runs as an empty cell that cannot fail.
 NUMPY_SHADOW = ("from IPython import get_ipython\n"
                 "get_ipython().input_transformers_cleanup.append(lambda lines: [])\n")
-
-
-def solution_nb(stem):
-    chosen = next(s for s in scenarios_for(stem) if s.name == "solution")
-    return submission(source_nb(stem), release_nb(stem), chosen)
 
 
 def marker_nb():

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 from jupyter_client.manager import KernelManager
 
 from lrcourse.sandbox import KERNEL_NAME, MARKER, RUN_DIR, Limits, cgroup, unavailable_reason

@@ -36,7 +36,6 @@ from nbgrader.api import Gradebook
 from . import commits as dates
 from .commits import TIMESTAMP_FORMAT, parse_time, show
 from .course import Course, CourseError
-from .template import release_notebooks
 
 METADATA = "collect.json"  # provenance of a collection, next to timestamp.txt
 SUBMISSIONS_SUFFIX = "-submissions"  # gh classroom clone student-repos: <assignment>-submissions/
@@ -373,7 +372,7 @@ def collect(*, repos: str, root: str | None = None, roster: str | None = None, d
     if not repos_dir.is_dir():
         raise CourseError(f"no folder {repos_dir}")
     people = read_roster(Path(roster)) if roster else {}
-    stems = release_notebooks(course)
+    stems = course.release_notebooks()
     release = {s: (course.step_dir("release") / f"{s}.ipynb").read_bytes() for s in stems}
     expected = {s: grade_ids(data) for s, data in release.items()}
     used: list[str] = []
