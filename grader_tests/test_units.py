@@ -200,3 +200,26 @@ NOTEBOOKS = ["ex1_a", "ex2_b"]
 def test_student_status(problems, waiting, status):
     assert student_status(problems, NOTEBOOKS, waiting) == status
 
+
+
+# --- paths come from nbgrader's configuration
+
+def test_step_folders_follow_nbgraders_directory_structure(tmp_path):
+    config = (ROOT / "nbgrader_config.py").read_text()
+    (tmp_path / "nbgrader_config.py").write_text(
+        config + '\nc.CourseDirectory.directory_structure = "{assignment_id}/{nbgrader_step}/{student_id}"\n')
+    course = Course(tmp_path)
+    assert course.step_dir("submitted", "bob") == tmp_path / "logistic_regression" / "submitted" / "bob"
+    assert course.step_dir("solutions") == tmp_path / "logistic_regression" / "solutions"
+    for student in ("bob", "alice"):
+        (tmp_path / "logistic_regression" / "feedback" / student).mkdir(parents=True)
+    (tmp_path / "feedback" / "eve" / "logistic_regression").mkdir(parents=True)  # the default layout: not here
+    assert course.student_dirs("feedback") == {
+        "alice": tmp_path / "logistic_regression" / "feedback" / "alice",
+        "bob": tmp_path / "logistic_regression" / "feedback" / "bob"}
+
+
+def test_the_default_layout_is_nbgraders_and_the_cell_timeout_is_the_configured_one():
+    course = Course(ROOT)
+    assert course.step_dir("autograded", "bob") == ROOT / "autograded" / "bob" / "logistic_regression"
+    assert course.cell_timeout() == course.config.Execute.timeout == 60

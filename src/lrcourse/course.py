@@ -52,27 +52,60 @@ class Course:
         return cls(find_root(Path(root) if root else None))
 
     @cached_property
+    def config(self):
+        """nbgrader_config.py, loaded once: what the nbgrader CLI sees."""
+        from traitlets.config.loader import PyFileConfigLoader
+
+        return PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
+
+    @cached_property
     def coursedir(self):
         """nbgrader's CourseDirectory, configured exactly as the nbgrader CLI sees it."""
         from nbgrader.coursedir import CourseDirectory
-        from traitlets.config.loader import PyFileConfigLoader
 
-        config = PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
-        return CourseDirectory(config=config)
+        return CourseDirectory(config=self.config)
+
+    def cell_timeout(self) -> int:
+        """Seconds a cell may run when graded (nbgrader's Execute.timeout as configured)."""
+        from nbgrader.preprocessors import Execute
+
+        return Execute(config=self.config).timeout
 
     def step_dir(self, step: str, student: str = ".") -> Path:
         """An nbgrader step folder (source, release, submitted, ...) for the assignment,
         laid out as nbgrader lays it out (`CourseDirectory.format_path`, which honours
         `directory_structure`)."""
-        name = {
+        return self.step_path(step, student).resolve()
+
+    def step_path(self, step: str, student: str = ".") -> Path:
+        """step_dir without resolving links (for code that must see a link as a link)."""
+        return Path(self.coursedir.format_path(self.step_name(step), student, ASSIGNMENT))
+
+    def step_name(self, step: str) -> str:
+        """The configured folder name of an nbgrader step (`solutions` -> solution_directory)."""
+        return {
             "source": self.coursedir.source_directory,
             "release": self.coursedir.release_directory,
             "submitted": self.coursedir.submitted_directory,
             "autograded": self.coursedir.autograded_directory,
             "feedback": self.coursedir.feedback_directory,
             "solutions": self.coursedir.solution_directory,
-        }[step]
-        return Path(self.coursedir.format_path(name, student, ASSIGNMENT)).resolve()
+        }.get(step, step)
+
+    def student_dirs(self, step: str) -> dict[str, Path]:
+        """{student: assignment folder} for every student with the assignment in a per-student
+        step (submitted, autograded, feedback), found as nbgrader finds them: by matching
+        `directory_structure`. Links are not resolved."""
+        name = self.step_name(step)
+        pattern = re.compile(self.coursedir.format_path(name, "(?P<student_id>[^/]+)", re.escape(ASSIGNMENT),
+                                                        escape=True) + "$")
+        root = Path(self.coursedir.root)
+        found = {}
+        for path in root.glob(os.path.relpath(self.coursedir.format_path(name, "*", ASSIGNMENT), root)):
+            m = pattern.match(str(path))
+            if m and (path.is_dir() or path.is_symlink()):
+                found[m.group("student_id")] = path
+        return dict(sorted(found.items()))
 
     def exercises(self) -> list[str]:
         """The course's exercises: the folders of exercises/, in exercise order.
@@ -110,6 +143,19 @@ class Course:
     def release_notebooks(self) -> list[str]:
         """Stems of the release notebooks present, in exercise order."""
         return self.notebooks("release")
+
+    def graded_cells(self) -> list[tuple[str, str, float]]:
+        """(notebook, cell, max points) for every graded cell of the source notebooks, in
+        exercise and notebook order."""
+        import nbformat
+
+        cells = []
+        for stem in self.notebooks():
+            for cell in nbformat.read(str(self.step_dir("source") / f"{stem}.ipynb"), as_version=4).cells:
+                meta = cell.metadata.get("nbgrader", {})
+                if meta.get("grade"):
+                    cells.append((stem, meta["grade_id"], float(meta["points"])))
+        return cells
 
     @property
     def db_url(self) -> str:

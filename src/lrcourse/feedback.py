@@ -49,7 +49,7 @@ def feedback(*, root: str | None = None) -> FeedbackReport:
     """Write feedback/<student>/logistic_regression/<notebook>.html for every autograded student."""
     course = Course.here(root)
     report = FeedbackReport(course)
-    if any(course.root.glob(f"{course.coursedir.autograded_directory}/*/{ASSIGNMENT}/*.ipynb")):
+    if any(any(folder.glob("*.ipynb")) for folder in course.student_dirs("autograded").values()):
         proc = course.nbgrader("generate_feedback", ASSIGNMENT, "--force", check=False, quiet=True)
         if proc.returncode != 0:
             for line in proc.stdout.splitlines():
@@ -59,12 +59,11 @@ def feedback(*, root: str | None = None) -> FeedbackReport:
                     report.failed[m.group(1)] = "; ".join(reasons) or "nbgrader could not render it"
             if not report.failed:  # not about one student (the gradebook, the config): stop
                 raise CourseError("nbgrader generate_feedback failed:\n" + "\n".join(proc.stdout.splitlines()[-20:]))
-    base = course.root / course.coursedir.feedback_directory
-    for page in base.glob(f"*/{ASSIGNMENT}/*.html"):
-        student = page.parent.parent.name
-        if not (course.step_dir("autograded", student) / f"{page.stem}.ipynb").is_file():
-            page.unlink()
-    report.written = sorted({p.parent.parent.name for p in base.glob(f"*/{ASSIGNMENT}/*.html")})
+    for student, folder in course.student_dirs("feedback").items():
+        for page in folder.glob("*.html"):
+            if not (course.step_dir("autograded", student) / f"{page.stem}.ipynb").is_file():
+                page.unlink()
+    report.written = [s for s, folder in course.student_dirs("feedback").items() if any(folder.glob("*.html"))]
     for student in report.written:
         waiting = [f"{r.notebook}:{r.cell}" for r in submission_scores(course.db_url, student)
                    if not r.auto and r.score is None]

@@ -38,11 +38,10 @@ from .notebooks import grade_id, read, write_if_changed
 DEFAULT_OUT = "student-template"
 WORKFLOW = ".github/workflows/classroom.yml"
 CHECKS = ".github/classroom/checks.json"
-# Seconds a cell may run before it is interrupted (as nbgrader_config.py's Execute.timeout)
-# and minutes one workflow step may take (the grader action's `timeout`).
+# A cell may run as long as grading lets it (nbgrader_config.py's Execute.timeout, read from
+# the config); one workflow step may take STEP_TIMEOUT_MINUTES (the grader action's `timeout`).
 # A notebook's cells stop being run after NOTEBOOK_BUDGET seconds in all, well inside the
 # step's timeout, so a slow notebook fails its own steps and never the whole job.
-CELL_TIMEOUT = 60
 NOTEBOOK_BUDGET = 300
 STEP_TIMEOUT_MINUTES = 10
 # Current major versions (checkout v7.0.1 and setup-python v7.0.0 of July 2026, cache
@@ -396,7 +395,7 @@ def write_template(course: Course, out: Path) -> list[str]:
     stems = course.release_notebooks()
     if not stems:
         raise CourseError(f"no release notebooks in {course.step_dir('release')}: run `lrcourse build`")
-    checks = {"assignment": ASSIGNMENT, "cell_timeout": CELL_TIMEOUT, "notebook_budget": NOTEBOOK_BUDGET,
+    checks = {"assignment": ASSIGNMENT, "cell_timeout": course.cell_timeout(), "notebook_budget": NOTEBOOK_BUDGET,
               "notebooks": {s: notebook_checks(read(course.step_dir("release") / f"{s}.ipynb"))
                             for s in stems}}
     checks["classroom_scale"] = classroom_scale(checks)
