@@ -26,10 +26,11 @@ from nbgrader.api import Gradebook
 from nbgrader.utils import parse_utc
 
 from lrcourse.cli import main
-from lrcourse.collect import collect, common_prefix, username_of
+from lrcourse.collect import collect
 from lrcourse.course import ASSIGNMENT
 from lrcourse.grade import grade
 from lrcourse.gradebook import submission_scores
+from lrcourse.roster import common_prefix, username_of
 
 pytestmark = pytest.mark.slow  # not in the fast lane: whole-course GitHub collection
 

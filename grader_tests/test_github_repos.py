@@ -27,8 +27,9 @@ from helpers import DEADLINE, PREFIX, commit, git, new_repo, release_nb, scratch
 from helpers import EX1 as STEM
 
 from lrcourse.cli import main
-from lrcourse.collect import collect, guess_prefix, read_roster, username_of
+from lrcourse.collect import collect
 from lrcourse.repos import clone_repos, create_repos
+from lrcourse.roster import guess_prefix, read_roster, username_of
 
 ORG = "lr-course"
 TEMPLATE = "logistic-regression-template"

@@ -154,7 +154,7 @@ def run_github_verb(args: argparse.Namespace) -> int:
                                 permission=args.permission, dry_run=args.dry_run).exit_code
         return clone_repos(org=args.org, roster=args.roster, prefix=args.prefix, into=args.into,
                            dry_run=args.dry_run).exit_code
-    from .collect import return_feedback
+    from .feedback import return_feedback
 
     return_feedback(root=args.root, repos=args.repos, out=args.out, roster=args.roster, prefix=args.prefix)
     return 0

@@ -1,4 +1,5 @@
-"""Verb `feedback`: feedback HTML for every autograded submission, hidden tests removed.
+"""Verbs `feedback` (feedback HTML for every autograded submission, hidden tests removed) and
+`return-feedback` (that HTML copied into each student's cloned repository).
 
 Runs `nbgrader generate_feedback`; nbgrader_config.py adds the course's
 HideHiddenTests step, so students see each check's message but neither the
@@ -13,11 +14,14 @@ summary warns how many there are.
 from __future__ import annotations
 
 import re
+import shutil
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .course import ASSIGNMENT, Course, CourseError
 from .gradebook import submission_scores
 from .nbgrader_log import failure_reasons
+from .roster import identify, read_roster
 
 FAILED_STUDENT = re.compile(r"There was an error processing assignment '[^']*' for student '(.*)'\s*$")
 
@@ -70,3 +74,22 @@ def feedback(*, root: str | None = None) -> FeedbackReport:
         if waiting:
             report.ungraded[student] = waiting
     return report
+
+
+def return_feedback(*, repos: str, root: str | None = None, out: str = "feedback-repos",
+                    roster: str | None = None, prefix: str | None = None) -> Path:
+    """Copy each student's feedback HTML (from feedback/) to <out>/<repository folder>/feedback/."""
+    course = Course.here(root)
+    people = read_roster(Path(roster)) if roster else {}
+    target = Path(out)
+    for repo, user, entry in identify(Path(repos), people, prefix):
+        if people and entry is None:
+            print(f"  {repo.name}: matches no one on the roster: nothing copied")
+            continue
+        html = sorted(course.step_dir("feedback", entry.student_id if entry else user).glob("*.html"))
+        for path in html:
+            dest = target / repo.name / "feedback" / path.name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, dest)
+        print(f"  {repo.name}: {len(html)} feedback files" if html else f"  {repo.name}: no feedback yet")
+    return target
