@@ -82,7 +82,7 @@ def graded(tmp_path_factory):
     (shadow / "numpy.py").write_text(NUMPY_SHADOW)
     (shadow / "scipy").mkdir()
     (shadow / "scipy" / "__init__.py").write_text(NUMPY_SHADOW)
-    (shadow / "helpers.py").write_text("ANSWER = 42\n")  # a name that shadows nothing: kept
+    (shadow / "my_helpers.py").write_text("ANSWER = 42\n")  # a name that shadows nothing: kept
 
     course.nbgrader("generate_assignment", ASSIGNMENT, "--force", quiet=True)
     with Gradebook(course.db_url) as gb:
@@ -140,7 +140,7 @@ def test_a_module_that_shadows_a_library_is_refused(graded):
     assert all("shadows" in why for why in reasons.values())
     rows = {r.cell: r.score for r in _scores(course, "shadow")}
     assert rows and not any(rows.values()), f"a blank notebook beside numpy.py scored {rows}"
-    assert (course.root / "autograded" / "shadow" / ASSIGNMENT / "helpers.py").is_file()
+    assert (course.root / "autograded" / "shadow" / ASSIGNMENT / "my_helpers.py").is_file()
 
 
 def test_submitted_files_are_never_modified_or_deleted(graded):
