@@ -8,7 +8,7 @@ VENV_BIN := .venv/bin
 export UV_COMPILE_BYTECODE := 1
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup demo test quick lint build examples clean
+.PHONY: setup demo test quick lint build examples template clean
 
 setup: .venv/.installed .venv/.sandbox
 
@@ -39,15 +39,19 @@ quick: setup
 	LRCOURSE_EXERCISE=$(EX) LRCOURSE_FAST_GRADING=1 $(VENV_BIN)/pytest -m "not slow"
 
 lint: setup
-	$(VENV_BIN)/ruff check src grader_tests notebooks benchmarks nbgrader_config.py jupyter_server_config.py
+	$(VENV_BIN)/ruff check src grader_tests exercises benchmarks nbgrader_config.py jupyter_server_config.py
 
-## build: regenerate source/, release/, solutions/ from notebooks/*.py
+## build: regenerate source/, release/, solutions/ from exercises/<stem>/<stem>.py
 build: setup
 	$(VENV_BIN)/lrcourse build
 
 ## examples: regenerate the bundled example submissions from the scenarios
 examples: setup
 	$(VENV_BIN)/lrcourse examples
+
+## template: regenerate student-template/ (the repository students get) from release/
+template: setup
+	$(VENV_BIN)/lrcourse template
 
 clean:
 	rm -rf .venv .tools submitted gradebook.db .pytest_cache .ruff_cache

@@ -39,10 +39,9 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "grader_tests"))
 
-from conftest import release_nb, scratch_course, source_nb, write_submission  # noqa: E402
-from test_grade import gradebook_rows  # noqa: E402
+from helpers import COURSE, gradebook_rows, release_nb, scratch_course, source_nb, write_submission  # noqa: E402
 
-from lrcourse.course import ASSIGNMENT, NOTEBOOKS  # noqa: E402
+from lrcourse.course import ASSIGNMENT  # noqa: E402
 from lrcourse.grade import grade  # noqa: E402
 from lrcourse.sandbox import COLD_KERNEL_NAME  # noqa: E402
 from lrcourse.scenarios import scenarios_for, submission  # noqa: E402
@@ -51,15 +50,15 @@ from lrcourse.scenarios import scenarios_for, submission  # noqa: E402
 def cohort(n_students: int, seed: int = 0) -> dict[str, dict[str, object]]:
     """{student: {stem: notebook or raw text}}: 60% complete, 30% partial, 10% broken."""
     rng = random.Random(seed)
-    stems = [s for s in NOTEBOOKS if (ROOT / "source" / ASSIGNMENT / f"{s}.ipynb").is_file()]
+    stems = COURSE.exercises()
     students = {}
     for i in range(n_students):
         kind = "complete" if i % 10 < 6 else "partial" if i % 10 < 9 else "broken"
         work = {}
         for stem in stems:
             src, rel = source_nb(stem), release_nb(stem)
-            correct = [s for s in scenarios_for(stem) if s.is_correct]
-            mistakes = [s for s in scenarios_for(stem) if not s.is_correct]
+            correct = [s for s in scenarios_for(stem, COURSE) if s.is_correct]
+            mistakes = [s for s in scenarios_for(stem, COURSE) if not s.is_correct]
             if kind == "complete":
                 work[stem] = submission(src, rel, rng.choice(correct))
             elif kind == "partial":

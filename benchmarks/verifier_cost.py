@@ -27,7 +27,7 @@ from conftest import release_nb, source_nb  # noqa: E402
 from nbgrader.preprocessors import Execute  # noqa: E402
 from nbgrader.utils import determine_grade  # noqa: E402
 
-from lrcourse.course import ASSIGNMENT, NOTEBOOKS  # noqa: E402
+from lrcourse.course import Course  # noqa: E402
 from lrcourse.execute import autograde_env, load_config  # noqa: E402
 from lrcourse.notebooks import fill_answers, solution_answers  # noqa: E402
 from lrcourse.verify import VerifiedExecute  # noqa: E402
@@ -50,7 +50,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     config = load_config(str(ROOT))
-    stems = [s for s in NOTEBOOKS if (ROOT / "source" / ASSIGNMENT / f"{s}.ipynb").is_file()]
+    stems = Course(ROOT).notebooks()
     print(f"{'notebook':<26}{'Execute s':>11}{'verified s':>12}{'extra s':>9}  same verdicts")
     extra = []
     for stem in stems:

@@ -81,7 +81,7 @@ def perturb_one(mode: str) -> None:
 
 def graded_notebooks(stem: str):
     """(student, notebook as autograde runs it) for the blank release and every scenario."""
-    from lrcourse.course import ASSIGNMENT
+    from lrcourse.course import ASSIGNMENT, Course
     from lrcourse.notebooks import fill_answers, grade_id, read, solution_answers
     from lrcourse.scenarios import scenarios_for
 
@@ -89,7 +89,7 @@ def graded_notebooks(stem: str):
     rel = read(ROOT / "release" / ASSIGNMENT / f"{stem}.ipynb")
     blank = {grade_id(c): c.source for c in rel.cells if c.metadata.get("nbgrader", {}).get("solution")}
     yield "blank-release", fill_answers(src, blank)
-    for scenario in scenarios_for(stem):
+    for scenario in scenarios_for(stem, Course(ROOT)):
         yield scenario.name, fill_answers(src, {**solution_answers(src), **scenario.answers})
 
 

@@ -20,7 +20,7 @@ from html.parser import HTMLParser
 
 import nbformat
 import pytest
-from conftest import ROOT, read_rows, read_table, release_nb, scratch_course, source_nb, write_submission
+from helpers import ROOT, read_rows, read_table, scratch_course, solution_nb, write_submission
 from nbformat.v4 import new_output
 from nbgrader.api import Gradebook
 from nbgrader.apps.api import NbGraderAPI
@@ -33,7 +33,6 @@ from lrcourse.export import export
 from lrcourse.feedback import feedback
 from lrcourse.report import plot_pass_rates, report
 from lrcourse.sanitize import SanitizeStudentContent, markdown_to_html
-from lrcourse.scenarios import scenarios_for, submission
 from lrcourse.status import GRADED, StatusStore, fingerprint
 
 STEM = "ex4_logistic_vs_linear"
@@ -44,7 +43,7 @@ pytestmark = pytest.mark.slow  # not in the fast lane: a whole course, feedback 
 
 
 def attacker_notebook():
-    nb = submission(source_nb(STEM), release_nb(STEM), next(s for s in scenarios_for(STEM) if s.name == "solution"))
+    nb = solution_nb(STEM)
     by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells}
     by_id[ESSAY].source = f"My essay: **logistic** regression models $p < 1$.\n\n{ATTACK}\n\n<b>kept</b>"
     by_id["ex4_statements"].outputs = [
@@ -69,8 +68,7 @@ def course(tmp_path_factory):
     """The scratch course, autograded without kernels; essay-graded's essay scored 4 of 5 by hand."""
     course = scratch_course(tmp_path_factory.mktemp("browser") / "course", [STEM])
     write_submission(course, "attacker", STEM, attacker_notebook())
-    write_submission(course, "essay-graded", STEM, submission(
-        source_nb(STEM), release_nb(STEM), next(s for s in scenarios_for(STEM) if s.name == "solution")))
+    write_submission(course, "essay-graded", STEM, solution_nb(STEM))
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course.root)).load_config()
     config.ClearOutput.enabled = config.Execute.enabled = False  # keep the outputs written above
     api = NbGraderAPI(CourseDirectory(config=config), config=config)  # in process: no CLI start-up

@@ -1,8 +1,7 @@
-"""Generated folders are in sync with notebooks/, and release/ leaks nothing."""
+"""Generated folders are in sync with exercises/, and release/ leaks nothing."""
 
 from __future__ import annotations
 
-import ast
 import json
 import math
 import re
@@ -13,30 +12,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import EXERCISES, ROOT, release_nb, source_nb
+from helpers import EXERCISES, HIDDEN, ROOT, hidden_blocks, references, release_nb, source_nb
 
 from lrcourse.build import build
 from lrcourse.course import ASSIGNMENT, KERNEL_NAME
 from lrcourse.goldens import differences
 from lrcourse.notebooks import SOLUTION_MARKER
-
-REF_LINE = re.compile(r"^\s*(_[A-Za-z0-9_]+)\s*=\s*(.+?)\s*#\s*ref:\s*(.+?)\s*$")
-HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
-
-
-def hidden_blocks(nb) -> list[str]:
-    return [b for c in nb.cells if c.cell_type == "code" for b in HIDDEN.findall(c.source)]
-
-
-def references(stem: str) -> list[tuple[str, object, str]]:
-    """(name, literal value, expression) for every `# ref:` line in the hidden tests."""
-    refs = []
-    for block in hidden_blocks(source_nb(stem)):
-        for line in block.splitlines():
-            m = REF_LINE.match(line)
-            if m:
-                refs.append((m.group(1), ast.literal_eval(m.group(2)), m.group(3)))
-    return refs
 
 
 def same(expected, actual) -> bool:
@@ -53,10 +34,10 @@ def same(expected, actual) -> bool:
 
 @pytest.fixture(scope="session")
 def rebuilt(tmp_path_factory) -> Path:
-    """A fresh build of the course from notebooks/ alone."""
+    """A fresh build of the course from exercises/ alone."""
     root = tmp_path_factory.mktemp("rebuilt")
     shutil.copy(ROOT / "nbgrader_config.py", root)
-    shutil.copytree(ROOT / "notebooks", root / "notebooks")
+    shutil.copytree(ROOT / "exercises", root / "exercises", ignore=shutil.ignore_patterns("__pycache__"))
     build(root=str(root))
     return root
 
@@ -117,7 +98,7 @@ def test_contract_check_passes():
 
 @pytest.mark.slow  # rebuilds every exercise
 @pytest.mark.parametrize("step", ["source", "release", "solutions"])
-def test_rebuilding_from_notebooks_reproduces_what_is_committed(rebuilt, step):
+def test_rebuilding_from_exercises_reproduces_what_is_committed(rebuilt, step):
     """Equivalent under lrcourse.goldens: printed numbers may differ in their last digits
     (another CPU or BLAS), plots are not compared; everything else must be the same."""
     committed = sorted(p.relative_to(ROOT) for p in (ROOT / step / ASSIGNMENT).rglob("*") if p.is_file())

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ROOT, read_rows, source_nb
-from test_build import hidden_blocks, references
+from helpers import ROOT, hidden_blocks, read_rows, references, source_nb
 
 from lrcourse.course import ASSIGNMENT
 from lrcourse.demo import EXPORT, demo
@@ -43,7 +42,7 @@ def files(root: Path, step: str) -> list[Path]:
 
 def test_examples_are_in_sync_with_release_and_scenarios(tmp_path):
     shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
-    for folder in ("source", "release"):
+    for folder in ("source", "release", "exercises"):  # the examples are made from the exercises' scenarios
         shutil.copytree(ROOT / folder, tmp_path / folder)
     assert sorted(make_examples(root=str(tmp_path))) == STUDENTS
     assert files(tmp_path, EXAMPLES_DIR) == files(ROOT, EXAMPLES_DIR)

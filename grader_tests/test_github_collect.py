@@ -16,61 +16,25 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import os
-import subprocess
 from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ALL_EXERCISES as EXERCISES
-from conftest import release_nb, scratch_course, source_nb
+from helpers import ALL_EXERCISES as EXERCISES
+from helpers import DEADLINE, EX1, PREFIX, commit, new_repo, release_nb, scratch_course, solution_nb
 from nbgrader.api import Gradebook
 from nbgrader.utils import parse_utc
 
 from lrcourse.cli import main
-from lrcourse.collect import collect, common_prefix, username_of
+from lrcourse.collect import collect
 from lrcourse.course import ASSIGNMENT
 from lrcourse.grade import grade
 from lrcourse.gradebook import submission_scores
-from lrcourse.scenarios import scenarios_for, submission
+from lrcourse.roster import common_prefix, username_of
 
 pytestmark = pytest.mark.slow  # not in the fast lane: whole-course GitHub collection
 
-STEM = "ex1_probability_curve"
-DEADLINE = "2026-11-20T17:00:00+00:00"
-PREFIX = "logistic-regression"
-
-
-def solution_nb(stem: str = STEM):
-    scenario = next(s for s in scenarios_for(stem) if s.name == "solution")
-    return submission(source_nb(stem), release_nb(stem), scenario)
-
-
-def git(repo: Path, *args: str, date: str | None = None) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "Student", "GIT_AUTHOR_EMAIL": "s@example.org",
-           "GIT_COMMITTER_NAME": "Student", "GIT_COMMITTER_EMAIL": "s@example.org"}
-    if date:
-        env |= {"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
-    return subprocess.run(["git", "-c", "commit.gpgsign=false", "-C", str(repo), *args], env=env,
-                          check=True, capture_output=True, text=True).stdout
-
-
-def commit(repo: Path, files: dict[str, object], date: str, message: str = "work") -> None:
-    for name, nb in files.items():
-        path = repo / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if nb is None:
-            path.unlink()
-        else:
-            nbformat.write(nb, str(path))
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", message, date=date)
-
-
-def new_repo(folder: Path) -> Path:
-    folder.mkdir(parents=True)
-    git(folder, "init", "-q", "-b", "main")
-    return folder
+STEM = EX1
 
 
 def snapshot(folder: Path) -> dict[str, str]:
@@ -90,18 +54,18 @@ def classroom(tmp_path_factory):
 
     alice = new_repo(sub / f"{PREFIX}-alice")
     commit(alice, {f"{STEM}.ipynb": blank}, "2026-11-10T09:00:00+00:00", "template")
-    commit(alice, {f"{STEM}.ipynb": solution_nb()}, "2026-11-20T16:59:00+01:00")  # 15:59 UTC
+    commit(alice, {f"{STEM}.ipynb": solution_nb(STEM)}, "2026-11-20T16:59:00+01:00")  # 15:59 UTC
     commit(alice, {f"{STEM}.ipynb": broken}, "2026-11-21T10:00:00+00:00", "after the deadline")
 
     bob = new_repo(sub / f"{PREFIX}-bob-smith")
     commit(bob, {f"{STEM}.ipynb": blank}, "2026-11-10T09:00:00+00:00", "template")
-    commit(bob, {f"{STEM}.ipynb": None, "work/my exercise 1.ipynb": solution_nb()},
+    commit(bob, {f"{STEM}.ipynb": None, "work/my exercise 1.ipynb": solution_nb(STEM)},
            "2026-11-19T12:00:00+00:00")
 
     new_repo(sub / f"{PREFIX}-carol")
 
     dave = new_repo(sub / f"{PREFIX}-dave")
-    commit(dave, {f"{STEM}.ipynb": solution_nb()}, "2026-11-22T08:00:00+00:00")
+    commit(dave, {f"{STEM}.ipynb": solution_nb(STEM)}, "2026-11-22T08:00:00+00:00")
 
     eve = new_repo(sub / f"{PREFIX}-eve")
     commit(eve, {f"{STEM}.ipynb": blank}, "2026-11-12T08:00:00+00:00")
@@ -131,7 +95,7 @@ def report(result, student):
 
 def test_collect_takes_the_last_commit_at_or_before_the_deadline(classroom):
     folder = classroom["course"].step_dir("submitted", "s001")
-    assert nbformat.read(str(folder / f"{STEM}.ipynb"), 4) == solution_nb()
+    assert nbformat.read(str(folder / f"{STEM}.ipynb"), 4) == solution_nb(STEM)
     stamp = (folder / "timestamp.txt").read_text().strip()
     assert stamp == "2026-11-20 15:59:00.000000 UTC"
     assert parse_utc(stamp).isoformat() == "2026-11-20T15:59:00"  # nbgrader reads it back
@@ -189,7 +153,7 @@ def test_an_earlier_deadline_never_replaces_a_submission_silently(classroom, tmp
 def test_plain_clones_are_collected_under_the_username_after_their_shared_prefix(tmp_path):
     for user in ("frank", "grace-h"):
         repo = new_repo(tmp_path / "clones" / f"{PREFIX}-{user}")
-        commit(repo, {f"{STEM}.ipynb": solution_nb()}, "2026-11-19T12:00:00+00:00")
+        commit(repo, {f"{STEM}.ipynb": solution_nb(STEM)}, "2026-11-19T12:00:00+00:00")
     course = scratch_course(tmp_path / "course", EXERCISES)
     result = collect(root=str(course.root), repos=str(tmp_path / "clones"))
     assert [(r.student, r.state) for r in result.repos] == [("frank", "collected"), ("grace-h", "collected")]

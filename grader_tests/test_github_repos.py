@@ -23,12 +23,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import release_nb, scratch_course
-from test_github_collect import DEADLINE, PREFIX, STEM, commit, git, new_repo, solution_nb
+from helpers import DEADLINE, PREFIX, commit, git, new_repo, release_nb, scratch_course, solution_nb
+from helpers import EX1 as STEM
 
 from lrcourse.cli import main
-from lrcourse.collect import collect, guess_prefix, read_roster, username_of
+from lrcourse.collect import collect
 from lrcourse.repos import clone_repos, create_repos
+from lrcourse.roster import guess_prefix, read_roster, username_of
 
 ORG = "lr-course"
 TEMPLATE = "logistic-regression-template"
@@ -193,7 +194,7 @@ def remote(state: Path, user: str) -> Path:
 def test_collect_with_org_clones_every_roster_repository_and_collects_it_without_a_classroom_id(gh, tmp_path):
     state, calls = gh
     alice = remote(state, "alice")
-    commit(alice, {f"{STEM}.ipynb": solution_nb()}, "2026-11-20T15:00:00+00:00")
+    commit(alice, {f"{STEM}.ipynb": solution_nb(STEM)}, "2026-11-20T15:00:00+00:00")
     roster = write_roster(tmp_path / "roster.csv", [("alice", "s1"), ("bob", "s2")])
     course = scratch_course(tmp_path / "course", [STEM])
     result = collect(root=str(course.root), repos=str(tmp_path / "clones"), roster=str(roster), org=ORG,
@@ -217,7 +218,7 @@ def attack(tmp_path: Path, layout: str) -> tuple[Path, Path]:
     base = tmp_path / "clones"
     folder = base / f"{PREFIX}-submissions" if layout == "classroom" else base
     victim = new_repo(folder / f"{PREFIX}-alice")
-    commit(victim, {f"{STEM}.ipynb": solution_nb()}, "2026-11-19T12:00:00+00:00")
+    commit(victim, {f"{STEM}.ipynb": solution_nb(STEM)}, "2026-11-19T12:00:00+00:00")
     attacker = new_repo(folder / f"{PREFIX}-a-alice")
     commit(attacker, {f"{STEM}.ipynb": release_nb(STEM)}, "2026-11-19T13:00:00+00:00")
     return base, write_roster(tmp_path / "roster.csv", [("alice", "s1"), ("bob", "s2")])
@@ -283,9 +284,9 @@ def test_a_deadline_without_utc_offset_is_refused_with_the_fix(tmp_path, capsys)
 
 def test_late_commits_are_counted_and_the_dates_used_are_kept(tmp_path):
     repo = new_repo(tmp_path / "clones" / f"{PREFIX}-alice")
-    commit(repo, {f"{STEM}.ipynb": solution_nb()}, "2026-11-20T16:30:00+00:00")
+    commit(repo, {f"{STEM}.ipynb": solution_nb(STEM)}, "2026-11-20T16:30:00+00:00")
     commit(repo, {f"{STEM}.ipynb": release_nb(STEM)}, "2026-11-21T09:00:00+00:00")
-    commit(repo, {f"{STEM}.ipynb": solution_nb()}, "2026-11-22T10:15:00+00:00")
+    commit(repo, {f"{STEM}.ipynb": solution_nb(STEM)}, "2026-11-22T10:15:00+00:00")
     course = scratch_course(tmp_path / "course", [STEM])
     result = collect(root=str(course.root), repos=str(tmp_path / "clones"), deadline=DEADLINE, prefix=PREFIX)
     r = result.repos[0]
@@ -299,7 +300,7 @@ def test_late_commits_are_counted_and_the_dates_used_are_kept(tmp_path):
 def test_implausible_commit_dates_are_reported(tmp_path):
     repo = new_repo(tmp_path / "clones" / f"{PREFIX}-alice")
     commit(repo, {f"{STEM}.ipynb": release_nb(STEM)}, "2026-11-21T09:00:00+00:00")  # late ...
-    commit(repo, {f"{STEM}.ipynb": solution_nb()}, "2026-11-20T16:00:00+00:00")  # ... then "earlier"
+    commit(repo, {f"{STEM}.ipynb": solution_nb(STEM)}, "2026-11-20T16:00:00+00:00")  # ... then "earlier"
     course = scratch_course(tmp_path / "course", [STEM])
     result = collect(root=str(course.root), repos=str(tmp_path / "clones"), deadline=DEADLINE, prefix=PREFIX,
                      released="2026-11-20T16:30:00+00:00", now=datetime(2026, 11, 20, 15, 0, tzinfo=UTC))
@@ -316,7 +317,7 @@ def test_implausible_commit_dates_are_reported(tmp_path):
 def test_commit_dates_are_checked_against_githubs_push_times(gh, tmp_path, scenario):
     state, _ = gh
     alice = remote(state, "alice")
-    commit(alice, {f"{STEM}.ipynb": solution_nb()}, "2026-11-20T16:00:00+00:00")
+    commit(alice, {f"{STEM}.ipynb": solution_nb(STEM)}, "2026-11-20T16:00:00+00:00")
     sha = git(alice, "rev-parse", "HEAD").strip()
     pushed = {"backdated": "2026-11-21T08:00:00Z", "clock-ahead": "2026-11-20T12:00:00Z",
               "honest": "2026-11-20T16:01:00Z"}[scenario]

@@ -18,24 +18,19 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
-from conftest import ALL_EXERCISES as EXERCISES
-from conftest import ROOT, release_nb, source_nb
+from helpers import ALL_EXERCISES as EXERCISES
+from helpers import COURSE, ROOT, release_nb, scenario_nb, solution_nb, source_nb
 from packaging.requirements import Requirement
 
 from lrcourse.cli import main
 from lrcourse.course import Course
-from lrcourse.scenarios import scenarios_for, submission
+from lrcourse.scenarios import scenarios_for
 from lrcourse.template import ACTIONS, CHECKS, RUNNER_ID, WORKFLOW, runs_an_assert, step_id, write_template
 
 pytestmark = pytest.mark.slow  # not in the fast lane: the student template of the whole course
 
 TEMPLATE = ROOT / "student-template"
 VENV_BIN = Path(sys.executable).parent
-
-
-def solution(stem: str):
-    scenario = next(s for s in scenarios_for(stem) if s.name == "solution")
-    return submission(source_nb(stem), release_nb(stem), scenario)
 
 
 def tree(folder: Path) -> dict[str, bytes]:
@@ -276,7 +271,7 @@ def test_every_github_check_fails_on_the_blank_release_and_the_summary_says_so(s
 
 def test_workflow_steps_give_the_solution_full_visible_points(student_repo, tmp_path):
     for stem in EXERCISES:
-        nbformat.write(solution(stem), str(student_repo / f"{stem}.ipynb"))
+        nbformat.write(solution_nb(stem), str(student_repo / f"{stem}.ipynb"))
     scores = run_workflow(student_repo)
     lost = {k: v for k, v in scores.items() if v[0] != v[1]}
     assert not lost, lost
@@ -291,9 +286,9 @@ def test_a_failing_check_puts_its_assertion_message_on_the_job_summary(student_r
     """A known mistake (from the course's scenarios) that a visible check catches: the step's
     command run with GITHUB_STEP_SUMMARY set writes the verdict and the assert's message there."""
     stem, test_id = "ex1_probability_curve", "ex1_curve_tests"
-    scenario = next(s for s in scenarios_for(stem) if s.name == "class-labels-not-probabilities")
+    scenario = next(s for s in scenarios_for(stem, COURSE) if s.name == "class-labels-not-probabilities")
     assert test_id in scenario.loses
-    nbformat.write(submission(source_nb(stem), release_nb(stem), scenario), str(student_repo / f"{stem}.ipynb"))
+    nbformat.write(scenario_nb(stem, scenario.name), str(student_repo / f"{stem}.ipynb"))
     summary = tmp_path / "summary.md"
     summary.write_text("# earlier steps\n")
     env = {"PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}", "HOME": os.environ.get("HOME", "/tmp"),
@@ -346,7 +341,7 @@ def test_written_answers_still_empty_are_listed(student_repo):
 
 def test_a_crashing_or_hanging_notebook_costs_only_the_steps_after_it(student_repo):
     stem = "ex1_probability_curve"
-    nb = solution(stem)
+    nb = solution_nb(stem)
     for cell in nb.cells:
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")
         if gid == "ex1_plot":
@@ -361,7 +356,7 @@ def test_a_crashing_or_hanging_notebook_costs_only_the_steps_after_it(student_re
     checks = json.loads(checks_path.read_text())
     checks["cell_timeout"] = 10
     checks_path.write_text(json.dumps(checks))
-    nb = solution(stem)
+    nb = solution_nb(stem)
     for cell in nb.cells:
         if cell.metadata.get("nbgrader", {}).get("grade_id") == "ex1_crossing":
             cell.source = "import time\ntime.sleep(600)\n" + cell.source

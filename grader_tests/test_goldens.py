@@ -161,6 +161,9 @@ class FakeCourse:
     def step_dir(self, step: str) -> Path:
         return self.root / step / ASSIGNMENT
 
+    def notebooks(self) -> list[str]:
+        return []  # no source notebooks here: the rubric lists no written answer
+
     def nbgrader(self, *args: str, quiet: bool = False) -> None:
         assert args[0] == "generate_solution"
         out = self.step_dir("solutions")

@@ -7,14 +7,20 @@ import shutil
 
 import nbformat
 import pytest
-from conftest import read_rows, read_table, release_nb, scratch_course, source_nb, write_submission
+from helpers import (
+    COHORT,
+    gradebook_rows,
+    make_course,
+    read_rows,
+    read_table,
+    scenario_nb,
+)
 from nbgrader.api import Gradebook
 
 from lrcourse import grade as grade_module
 from lrcourse.course import ASSIGNMENT
 from lrcourse.export import export
 from lrcourse.grade import grade
-from lrcourse.scenarios import scenarios_for, submission
 from lrcourse.status import StatusStore
 
 pytestmark = pytest.mark.slow  # not in the fast lane: the grade verb on a course
@@ -22,44 +28,11 @@ pytestmark = pytest.mark.slow  # not in the fast lane: the grade verb on a cours
 STEM = "ex1_probability_curve"
 
 
-def scenario_nb(name: str):
-    chosen = next(s for s in scenarios_for(STEM) if s.name == name)
-    return submission(source_nb(STEM), release_nb(STEM), chosen)
-
-
 def kernel_killer():
-    nb = scenario_nb("solution")
+    nb = scenario_nb(STEM, "solution")
     first_answer = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "ex1_model")
     first_answer.source = "import os\nos._exit(0)"
     return nb
-
-
-COHORT = {
-    "correct": lambda: scenario_nb("solution"),
-    "sklearn": lambda: scenario_nb("sklearn-no-penalty-integer-grid"),
-    "mistake-medians": lambda: scenario_nb("others-held-at-medians"),
-    "blank": lambda: release_nb(STEM),
-}
-
-
-def make_course(folder, students):
-    course = scratch_course(folder, [STEM])
-    for student, make in students.items():
-        write_submission(course, student, STEM, make())
-    course.nbgrader("generate_assignment", ASSIGNMENT, "--force", quiet=True)
-    return course
-
-
-def gradebook_rows(course):
-    rows = {}
-    with Gradebook(course.db_url) as gb:
-        for student in gb.students:
-            for sub in student.submissions:
-                for nb in sub.notebooks:
-                    for g in nb.grades:
-                        rows[(student.id, nb.name, g.name)] = (g.auto_score, g.manual_score, g.needs_manual_grade,
-                                                               g.extra_credit)
-    return rows
 
 
 def exported(course) -> dict[str, dict]:
@@ -144,7 +117,7 @@ def test_a_failed_regrade_never_leaves_the_previous_score_in_place(cohort):
 def test_a_changed_submission_is_reported_stale_until_it_is_regraded(cohort):
     grade(root=str(cohort.root), workers=2, progress=False, students=["sklearn"])
     path = cohort.step_dir("submitted", "sklearn") / f"{STEM}.ipynb"
-    nbformat.write(scenario_nb("others-held-at-medians"), str(path))
+    nbformat.write(scenario_nb(STEM, "others-held-at-medians"), str(path))
     row = exported(cohort)["sklearn"]
     assert row["status"] == "not graded" and row["score"] == "" and "changed since it was graded" in row["problems"]
 
@@ -186,11 +159,11 @@ def test_an_interrupted_run_resumes_where_it_stopped(cohort, monkeypatch):
 
 
 def test_tampering_is_flagged_for_review_in_the_exports(tmp_path):
-    nb = scenario_nb("solution")
+    nb = scenario_nb(STEM, "solution")
     for cell in nb.cells:
         if cell.metadata.get("nbgrader", {}).get("grade_id") == "ex1_model_tests":
             cell.source = "pass"  # edited test cell: nbgrader restores it, a grader should still know
-    course = make_course(tmp_path / "course", {"tamperer": lambda: nb, "honest": lambda: scenario_nb("solution")})
+    course = make_course(tmp_path / "course", {"tamperer": lambda: nb, "honest": lambda: scenario_nb(STEM, "solution")})
     report = grade(root=str(course.root), workers=2, progress=False)
     assert [(s, n) for s, n, _ in report.review] == [("tamperer", STEM)]
     assert "ex1_model_tests" in report.review[0][2]
@@ -200,7 +173,7 @@ def test_tampering_is_flagged_for_review_in_the_exports(tmp_path):
 
 
 def test_a_huge_print_is_cut_before_it_reaches_the_autograded_notebook(tmp_path):
-    nb = scenario_nb("solution")
+    nb = scenario_nb(STEM, "solution")
     for cell in nb.cells:
         if cell.metadata.get("nbgrader", {}).get("grade_id") == "ex1_model":
             cell.source += "\nprint('x' * 5_000_000)"

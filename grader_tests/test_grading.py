@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from conftest import BLANK, EXERCISES, autograded_cells, scenario_problems
+from helpers import BLANK, COURSE, EXERCISES, autograded_cells, scenario_problems
 
 from lrcourse.scenarios import scenarios_for
 
-SCENARIOS = [(stem, s) for stem in EXERCISES for s in scenarios_for(stem)]
+SCENARIOS = [(stem, s) for stem in EXERCISES for s in scenarios_for(stem, COURSE)]
 CORRECT = [pytest.param(stem, s, id=f"{stem}:{s.name}") for stem, s in SCENARIOS if s.is_correct]
 MISTAKES = [pytest.param(stem, s, id=f"{stem}:{s.name}") for stem, s in SCENARIOS if not s.is_correct]
 
@@ -20,13 +20,13 @@ def auto_scores(graded, stem: str, student: str) -> dict[str, float]:
 
 @pytest.mark.parametrize("stem", EXERCISES)
 def test_solution_scenario_exists_for_every_exercise(stem):
-    assert "solution" in {s.name for s in scenarios_for(stem)}
+    assert "solution" in {s.name for s in scenarios_for(stem, COURSE)}
 
 
 @pytest.mark.parametrize("stem", EXERCISES)
 def test_every_scenario_names_real_test_cells(stem):
     cells = autograded_cells(stem)
-    for s in scenarios_for(stem):
+    for s in scenarios_for(stem, COURSE):
         assert set(s.loses) <= set(cells), f"{s.name} names unknown test cells"
 
 

@@ -21,14 +21,13 @@ import json
 import os
 
 import pytest
-from conftest import read_rows, read_table, release_nb, scratch_course, source_nb, write_submission
+from helpers import read_rows, read_table, release_nb, scratch_course, solution_nb, write_submission
 from nbgrader.api import Gradebook
 
 from lrcourse.course import ASSIGNMENT
 from lrcourse.export import export
 from lrcourse.feedback import feedback
 from lrcourse.grade import grade
-from lrcourse.scenarios import scenarios_for, submission
 from lrcourse.status import fingerprint
 
 pytestmark = pytest.mark.slow  # grades a scratch course
@@ -43,11 +42,6 @@ SPARSE = 64 * 2**30
 # cell, test cells included, runs as an empty cell that cannot fail.
 NUMPY_SHADOW = ("from IPython import get_ipython\n"
                 "get_ipython().input_transformers_cleanup.append(lambda lines: [])\n")
-
-
-def solution_nb(stem):
-    chosen = next(s for s in scenarios_for(stem) if s.name == "solution")
-    return submission(source_nb(stem), release_nb(stem), chosen)
 
 
 def marker_nb():
@@ -88,7 +82,7 @@ def graded(tmp_path_factory):
     (shadow / "numpy.py").write_text(NUMPY_SHADOW)
     (shadow / "scipy").mkdir()
     (shadow / "scipy" / "__init__.py").write_text(NUMPY_SHADOW)
-    (shadow / "helpers.py").write_text("ANSWER = 42\n")  # a name that shadows nothing: kept
+    (shadow / "my_helpers.py").write_text("ANSWER = 42\n")  # a name that shadows nothing: kept
 
     course.nbgrader("generate_assignment", ASSIGNMENT, "--force", quiet=True)
     with Gradebook(course.db_url) as gb:
@@ -146,7 +140,7 @@ def test_a_module_that_shadows_a_library_is_refused(graded):
     assert all("shadows" in why for why in reasons.values())
     rows = {r.cell: r.score for r in _scores(course, "shadow")}
     assert rows and not any(rows.values()), f"a blank notebook beside numpy.py scored {rows}"
-    assert (course.root / "autograded" / "shadow" / ASSIGNMENT / "helpers.py").is_file()
+    assert (course.root / "autograded" / "shadow" / ASSIGNMENT / "my_helpers.py").is_file()
 
 
 def test_submitted_files_are_never_modified_or_deleted(graded):

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import BLANK, EXERCISES, FAST_GRADING, run_scores, scenario_problems
+from helpers import BLANK, COURSE, EXERCISES, FAST_GRADING, run_scores, scenario_problems
 
 from lrcourse.scenarios import scenarios_for
 
@@ -87,7 +87,7 @@ def problems(scores: dict[str, dict[str, dict[str, float]]]) -> list[str]:
     """Where a run's scores break the scenarios' promises: blank zero, correct full, mistakes exact."""
     found = []
     for stem in scores:
-        promises = {BLANK: None, **{s.name: s.loses for s in scenarios_for(stem)}}
+        promises = {BLANK: None, **{s.name: s.loses for s in scenarios_for(stem, COURSE)}}
         for student, loses in promises.items():
             got = scores[stem].get(student)
             broken = ["not scored"] if got is None else scenario_problems(stem, got, loses)

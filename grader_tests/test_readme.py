@@ -7,7 +7,7 @@ import re
 import subprocess
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 from lrcourse.cli import main
 

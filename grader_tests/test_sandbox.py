@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, started_kernel
+from helpers import ROOT, started_kernel
 from jupyter_client.manager import KernelManager
 
 from lrcourse.sandbox import KERNEL_NAME, MARKER, RUN_DIR, Limits, cgroup, unavailable_reason

@@ -7,11 +7,10 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
-from test_grade import COHORT, gradebook_rows, make_course
+from helpers import COHORT, gradebook_rows, make_course
 
 from lrcourse.grade import grade
 
@@ -86,9 +85,7 @@ def test_grade_runs_notebooks_on_a_dask_cluster_with_the_same_results(sqlite_ref
 
     course = make_course(tmp_path / "course", COHORT)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        start = time.perf_counter()
         report = grade(root=str(course.root), scheduler=cluster.scheduler_address, progress=False)
-        assert time.perf_counter() - start > 0
         with cluster.get_client() as client:
             assert len(client.scheduler_info()["workers"]) == 2
     assert not report.failed and len(report.graded) == len(COHORT)

@@ -1,6 +1,6 @@
 """The tamper suite: students who try to game the grader get no undeserved point.
 
-Every `tampered-<name>` scenario (lrcourse.scenarios.tampered) is a student in one
+Every `tampered-<name>` scenario (grader_tests/tampered.py) is a student in one
 `nbgrader autograde` batch, in a scratch course graded with the course's own
 configuration (sandboxed kernel included) except a 10 s cell timeout, so the loops
 cost seconds rather than minutes. An honest student sorts after all of them.
@@ -18,14 +18,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import autograded_cells, release_nb, scratch_course, source_nb, write_submission
+from helpers import autograded_cells, release_nb, scratch_course, source_nb, write_submission
+from tampered import STEM, TAMPERS, tampered_notebook
 
 from lrcourse.course import ASSIGNMENT
 from lrcourse.gradebook import submission_scores
 from lrcourse.nbgrader_log import failure_reasons
 from lrcourse.notebooks import fill_answers, solution_answers
 from lrcourse.sandbox import COLD_KERNEL_NAME, unavailable_reason
-from lrcourse.scenarios.tampered import STEM, TAMPERS, tampered_notebook
 from lrcourse.tamper import review_flags
 
 pytestmark = pytest.mark.slow  # not in the fast lane: the tamper suite grades every tampered notebook

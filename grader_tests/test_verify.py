@@ -22,7 +22,7 @@ import nbformat  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
-from conftest import release_nb, source_nb  # noqa: E402
+from helpers import release_nb, source_nb  # noqa: E402
 
 from lrcourse import handover  # noqa: E402
 from lrcourse.declarations import check_declarations, declared_reads, reads_line  # noqa: E402

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import EXERCISES, FAST_GRADING, all_students, grade_every_exercise, started_kernel
+from helpers import EXERCISES, FAST_GRADING, all_students, grade_every_exercise, started_kernel
 
 from lrcourse.sandbox import COLD_KERNEL_NAME, KERNEL_NAME, MARKER, unavailable_reason
 from lrcourse.sandbox.warm import unavailable_reason as warm_unavailable

@@ -13,7 +13,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", help="course root (default: the folder holding nbgrader_config.py)")
     verbs = parser.add_subparsers(dest="verb", required=True)
     verbs.add_parser("kernel", help="install the course's Jupyter kernel into this environment")
-    verbs.add_parser("build", help="regenerate source/, release/ and solutions/ from notebooks/")
+    verbs.add_parser("build", help="regenerate source/, release/ and solutions/ from exercises/")
     verbs.add_parser("examples", help="regenerate the bundled example submissions in examples/")
     g = verbs.add_parser("grade", aliases=["autograde"],
                          help="autograde submitted/ in parallel (skips up-to-date students)")
@@ -154,7 +154,7 @@ def run_github_verb(args: argparse.Namespace) -> int:
                                 permission=args.permission, dry_run=args.dry_run).exit_code
         return clone_repos(org=args.org, roster=args.roster, prefix=args.prefix, into=args.into,
                            dry_run=args.dry_run).exit_code
-    from .collect import return_feedback
+    from .feedback import return_feedback
 
     return_feedback(root=args.root, repos=args.repos, out=args.out, roster=args.roster, prefix=args.prefix)
     return 0

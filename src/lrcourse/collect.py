@@ -22,7 +22,6 @@ Roster students are added to the gradebook with their names, so exports carry th
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import shutil
@@ -36,20 +35,10 @@ from nbgrader.api import Gradebook
 from . import commits as dates
 from .commits import TIMESTAMP_FORMAT, parse_time, show
 from .course import Course, CourseError
-from .template import release_notebooks
+from .roster import RosterEntry, identify, read_roster
 
 METADATA = "collect.json"  # provenance of a collection, next to timestamp.txt
-SUBMISSIONS_SUFFIX = "-submissions"  # gh classroom clone student-repos: <assignment>-submissions/
 MATCH_SHARE = 0.5  # a renamed notebook must carry at least half the release notebook's grade ids
-
-
-@dataclass(frozen=True)
-class RosterEntry:
-    username: str
-    student_id: str
-    first_name: str | None = None
-    last_name: str | None = None
-    email: str | None = None
 
 
 @dataclass
@@ -131,68 +120,6 @@ def grade_ids(data: bytes) -> set[str]:
 
 
 # --- who, when, what ------------------------------------------------------------------------
-
-def read_roster(path: Path) -> dict[str, RosterEntry]:
-    """Roster CSV by lower-cased GitHub username; columns github_username (or username),
-    student_id (or identifier; default: the username), first_name, last_name (or name), email."""
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        rows = [{(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
-                for row in csv.DictReader(fh)]
-    roster = {}
-    for row in rows:
-        user = row.get("github_username") or row.get("username") or row.get("github")
-        if not user:
-            continue
-        first, last = row.get("first_name"), row.get("last_name")
-        if not (first or last) and row.get("name"):
-            first, _, last = row["name"].partition(" ")
-        roster[user.lower()] = RosterEntry(user, row.get("student_id") or row.get("identifier") or user,
-                                           first or None, last or None, row.get("email") or None)
-    return roster
-
-
-def find_repos(repos_dir: Path) -> list[tuple[Path, str | None]]:
-    """Every clone under `repos_dir` (one level, or inside `<assignment>-submissions/`), with
-    the name prefix that `gh classroom clone` implies (None when it must be guessed)."""
-    found = []
-    for child in sorted(p for p in repos_dir.iterdir() if p.is_dir()):
-        if (child / ".git").exists():
-            found.append((child, None))
-        elif child.name.endswith(SUBMISSIONS_SUFFIX):
-            prefix = child.name[: -len(SUBMISSIONS_SUFFIX)]
-            found += [(p, prefix) for p in sorted(child.iterdir()) if (p / ".git").exists()]
-    return found
-
-
-def common_prefix(names: list[str]) -> str | None:
-    """The longest `<prefix>-` shared by all names (at least two), e.g. `logistic-regression`."""
-    if len(names) < 2:
-        return None
-    shared = os.path.commonprefix(names)
-    return shared[: shared.rfind("-")] if "-" in shared else None
-
-
-def username_of(name: str, prefix: str | None, roster: dict[str, RosterEntry] | None = None) -> str:
-    """`<prefix>-<username>` -> username, exactly (no suffix guessing); the roster's spelling when
-    the username is on it (GitHub names are case-insensitive)."""
-    user = name
-    if prefix and name.lower().startswith(prefix.lower() + "-") and len(name) > len(prefix) + 1:
-        user = name[len(prefix) + 1:]
-    entry = (roster or {}).get(user.lower())
-    return entry.username if entry else user
-
-
-def guess_prefix(names: list[str], roster: dict[str, RosterEntry]) -> str | None:
-    """The shared `<prefix>` of the clone names; with a roster, the shortest-or-longer cut of the
-    shared start (at a `-`) under which most names are exactly `<prefix>-<roster username>`."""
-    shared = common_prefix(names)
-    if not shared or not roster:
-        return shared
-    cuts = [shared[:i] for i, ch in enumerate(shared) if ch == "-"] + [shared]
-    def hits(prefix):
-        return sum(username_of(n, prefix, None).lower() in roster for n in names)
-    return max(reversed(cuts), key=hits)  # ties: the longest cut, as without a roster
-
 
 def pick_notebooks(repo: Path, commit: str, expected: dict[str, set[str]],
                    notes: list[str]) -> dict[str, bytes]:
@@ -338,21 +265,6 @@ def add_to_gradebook(course: Course, entries: list[RosterEntry]) -> None:
                                         email=e.email)
 
 
-def identify(repos_dir: Path, people: dict[str, RosterEntry], prefix: str | None = None,
-             used: list[str] | None = None):
-    """(clone, GitHub username, roster entry or None) for every clone under `repos_dir`; the
-    username is exactly what follows the prefix. `used` receives the prefix used, in words."""
-    clones = find_repos(repos_dir)
-    guessed = None if prefix else guess_prefix([p.name for p, hint in clones if hint is None], people)
-    if used is not None:
-        used.append(f"repository names: {prefix}-<username> (--prefix)" if prefix else
-                    f"repository names: {guessed}-<username> (guessed from the clone names; "
-                    "give --prefix to be sure)" if guessed else "")
-    for repo, hint in clones:
-        user = username_of(repo.name, prefix or hint or guessed, people)
-        yield repo, user, people.get(user.lower())
-
-
 def collect(*, repos: str, root: str | None = None, roster: str | None = None, deadline: str | None = None,
             prefix: str | None = None, released: str | None = None, now: datetime | None = None,
             org: str | None = None) -> CollectResult:
@@ -373,7 +285,7 @@ def collect(*, repos: str, root: str | None = None, roster: str | None = None, d
     if not repos_dir.is_dir():
         raise CourseError(f"no folder {repos_dir}")
     people = read_roster(Path(roster)) if roster else {}
-    stems = release_notebooks(course)
+    stems = course.release_notebooks()
     release = {s: (course.step_dir("release") / f"{s}.ipynb").read_bytes() for s in stems}
     expected = {s: grade_ids(data) for s, data in release.items()}
     used: list[str] = []
@@ -407,22 +319,3 @@ def collect(*, repos: str, root: str | None = None, roster: str | None = None, d
                            header)
     print(result.summary())
     return result
-
-
-def return_feedback(*, repos: str, root: str | None = None, out: str = "feedback-repos",
-                    roster: str | None = None, prefix: str | None = None) -> Path:
-    """Copy each student's feedback HTML (from feedback/) to <out>/<repository folder>/feedback/."""
-    course = Course.here(root)
-    people = read_roster(Path(roster)) if roster else {}
-    target = Path(out)
-    for repo, user, entry in identify(Path(repos), people, prefix):
-        if people and entry is None:
-            print(f"  {repo.name}: matches no one on the roster: nothing copied")
-            continue
-        html = sorted(course.step_dir("feedback", entry.student_id if entry else user).glob("*.html"))
-        for path in html:
-            dest = target / repo.name / "feedback" / path.name
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, dest)
-        print(f"  {repo.name}: {len(html)} feedback files" if html else f"  {repo.name}: no feedback yet")
-    return target

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import shutil
 
-from .course import Course, CourseError
+from .course import ASSIGNMENT, Course, CourseError
 from .examples import EXAMPLES_DIR
 from .export import export
 from .feedback import feedback
@@ -29,12 +29,11 @@ def demo(*, root: str | None = None, progress: bool = True) -> GradeReport:
     examples = course.root / EXAMPLES_DIR
     if not examples.is_dir():
         raise CourseError(f"no example submissions in {examples} (run `lrcourse examples`)")
-    submitted = course.root / course.coursedir.submitted_directory
     for student in sorted(p for p in examples.iterdir() if p.is_dir()):
-        target = submitted / student.name
+        target = course.step_path("submitted", student.name)  # where nbgrader's directory_structure puts it
         if target.exists():
             shutil.rmtree(target)
-        shutil.copytree(student, target)
+        shutil.copytree(student / ASSIGNMENT, target)
     print(f"demo: grading {len(list(examples.iterdir()))} example students from {EXAMPLES_DIR}/")
     folders = [course.root / course.coursedir.autograded_directory,
                course.root / course.coursedir.feedback_directory, (course.root / EXPORT).parent]

@@ -17,7 +17,7 @@ import shutil
 
 import nbformat
 
-from .course import ASSIGNMENT, NOTEBOOKS, Course
+from .course import ASSIGNMENT, Course
 from .notebooks import fill_answers, grade_id, read, solution_answers
 from .scenarios import scenarios_for, submission
 
@@ -36,8 +36,8 @@ def model_answers_only(source_nb) -> dict[str, str]:
     return out
 
 
-def complete(stem: str, src, rel):
-    candidates = [s for s in scenarios_for(stem) if s.is_correct]
+def complete(course: Course, stem: str, src, rel):
+    candidates = [s for s in scenarios_for(stem, course) if s.is_correct]
     chosen = next((s for s in candidates if s.name != "solution"), candidates[0])
     nb = submission(src, rel, chosen)
     written = model_answers_only(src)
@@ -47,9 +47,9 @@ def complete(stem: str, src, rel):
     return nb
 
 
-def partial(stem: str, src, rel):
+def partial(course: Course, stem: str, src, rel):
     """Two mistakes in different cells, the last answer cell left blank, thin written answers."""
-    mistakes = [s for s in scenarios_for(stem) if not s.is_correct]
+    mistakes = [s for s in scenarios_for(stem, course) if not s.is_correct]
     answers = solution_answers(src)
     used: set[str] = set()
     for s in mistakes:
@@ -74,16 +74,16 @@ def make_examples(*, root: str | None = None) -> list[str]:
     out = course.root / EXAMPLES_DIR
     if out.exists():
         shutil.rmtree(out)
-    stems = [s for s in NOTEBOOKS if (course.step_dir("release") / f"{s}.ipynb").is_file()]
+    stems = course.release_notebooks()
     students = {"example-complete": complete, "example-partial": partial,
-                "example-blank": lambda stem, src, rel: rel}
+                "example-blank": lambda course, stem, src, rel: rel}
     for student, make in students.items():
         folder = out / student / ASSIGNMENT
         folder.mkdir(parents=True)
         for stem in stems:
             src = read(course.step_dir("source") / f"{stem}.ipynb")
             rel = read(course.step_dir("release") / f"{stem}.ipynb")
-            nbformat.write(make(stem, src, rel), str(folder / f"{stem}.ipynb"))
+            nbformat.write(make(course, stem, src, rel), str(folder / f"{stem}.ipynb"))
     broken = out / "example-broken" / ASSIGNMENT
     broken.mkdir(parents=True)
     if stems:

@@ -16,14 +16,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-# Outcomes of one execution.
-OK = "ok"  # executed; the cells' own errors and timeouts are graded by nbgrader as usual
-KERNEL_DIED = "kernel-died"  # the kernel process ended (os._exit, crash, killed by a limit)
-FAILED = "failed"  # the notebook could not be executed at all
+from .status import FAILED, GRADED, KERNEL_DIED, TIMED_OUT
 
 
 @dataclass
 class Executed:
+    # The notebook's grading state (lrcourse.status' vocabulary): GRADED or TIMED_OUT when it ran
+    # (the cells' own errors and timeouts are scored by nbgrader as usual), KERNEL_DIED when the
+    # kernel process ended (os._exit, crash, killed by a limit), FAILED when it could not run.
     outcome: str
     notebook: str | None  # executed notebook JSON (None when nothing usable came back)
     reason: str = ""
@@ -122,7 +122,7 @@ def execute_notebook(notebook: str, files: dict[str, bytes], config_text: str, r
             for i, cell in enumerate(nb.cells)
             if any(o.get("ename") == "CellTimeoutError" for o in cell.get("outputs", []))
         )
-        return Executed(OK, nbformat.writes(nb), timed_out_cells=timed_out,
+        return Executed(TIMED_OUT if timed_out else GRADED, nbformat.writes(nb), timed_out_cells=timed_out,
                         seconds=time.perf_counter() - start)
     except DeadKernelError as err:
         seconds = time.perf_counter() - start

@@ -31,7 +31,6 @@ from .course import ASSIGNMENT, Course
 from .gradebook import students as gradebook_students
 from .gradebook import submission_scores
 from .lms import read_people, write_lms_files
-from .notebooks import read
 from .status import NOT_SUBMITTED, VALID, StatusStore, submitted_students
 
 VALID_STATES = VALID  # a notebook state whose scores count
@@ -68,17 +67,6 @@ class CsvExport(CsvExportPlugin):
                                  score=max(0.0, sub.score - penalty))
                 rows.append(["" if score[k] is None else str(score[k]) for k in NBGRADER_COLUMNS])
         write_csv(Path(self.to or "grades.csv"), NBGRADER_COLUMNS, rows)
-
-
-def graded_cells(course: Course) -> list[tuple[str, str, float]]:
-    """(notebook, cell, max points) for every graded cell, in exercise and notebook order."""
-    cells = []
-    for stem in course.notebooks():
-        for cell in read(course.step_dir("source") / f"{stem}.ipynb").cells:
-            meta = cell.metadata.get("nbgrader", {})
-            if meta.get("grade"):
-                cells.append((stem, meta["grade_id"], float(meta["points"])))
-    return cells
 
 
 AUTOGRADED = "autograded"  # valid, but written answers still wait for a grader
@@ -140,7 +128,7 @@ def export(*, root: str | None = None, to: str = "grades.csv", roster: str | Non
     out.parent.mkdir(parents=True, exist_ok=True)
     course.nbgrader("export", f"--to={out}", quiet=True)
     store = StatusStore(course)
-    cells = graded_cells(course)
+    cells = course.graded_cells()
     students = sorted(set(gradebook_students(course.db_url)) | set(submitted_students(course))
                       | set(store.students))
     records = {s: student_record(course, s, store, cells) for s in students}

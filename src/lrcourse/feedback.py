@@ -1,4 +1,5 @@
-"""Verb `feedback`: feedback HTML for every autograded submission, hidden tests removed.
+"""Verbs `feedback` (feedback HTML for every autograded submission, hidden tests removed) and
+`return-feedback` (that HTML copied into each student's cloned repository).
 
 Runs `nbgrader generate_feedback`; nbgrader_config.py adds the course's
 HideHiddenTests step, so students see each check's message but neither the
@@ -13,11 +14,14 @@ summary warns how many there are.
 from __future__ import annotations
 
 import re
+import shutil
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .course import ASSIGNMENT, Course, CourseError
 from .gradebook import submission_scores
 from .nbgrader_log import failure_reasons
+from .roster import identify, read_roster
 
 FAILED_STUDENT = re.compile(r"There was an error processing assignment '[^']*' for student '(.*)'\s*$")
 
@@ -49,7 +53,7 @@ def feedback(*, root: str | None = None) -> FeedbackReport:
     """Write feedback/<student>/logistic_regression/<notebook>.html for every autograded student."""
     course = Course.here(root)
     report = FeedbackReport(course)
-    if any(course.root.glob(f"{course.coursedir.autograded_directory}/*/{ASSIGNMENT}/*.ipynb")):
+    if any(any(folder.glob("*.ipynb")) for folder in course.student_dirs("autograded").values()):
         proc = course.nbgrader("generate_feedback", ASSIGNMENT, "--force", check=False, quiet=True)
         if proc.returncode != 0:
             for line in proc.stdout.splitlines():
@@ -59,15 +63,33 @@ def feedback(*, root: str | None = None) -> FeedbackReport:
                     report.failed[m.group(1)] = "; ".join(reasons) or "nbgrader could not render it"
             if not report.failed:  # not about one student (the gradebook, the config): stop
                 raise CourseError("nbgrader generate_feedback failed:\n" + "\n".join(proc.stdout.splitlines()[-20:]))
-    base = course.root / course.coursedir.feedback_directory
-    for page in base.glob(f"*/{ASSIGNMENT}/*.html"):
-        student = page.parent.parent.name
-        if not (course.step_dir("autograded", student) / f"{page.stem}.ipynb").is_file():
-            page.unlink()
-    report.written = sorted({p.parent.parent.name for p in base.glob(f"*/{ASSIGNMENT}/*.html")})
+    for student, folder in course.student_dirs("feedback").items():
+        for page in folder.glob("*.html"):
+            if not (course.step_dir("autograded", student) / f"{page.stem}.ipynb").is_file():
+                page.unlink()
+    report.written = [s for s, folder in course.student_dirs("feedback").items() if any(folder.glob("*.html"))]
     for student in report.written:
         waiting = [f"{r.notebook}:{r.cell}" for r in submission_scores(course.db_url, student)
                    if not r.auto and r.score is None]
         if waiting:
             report.ungraded[student] = waiting
     return report
+
+
+def return_feedback(*, repos: str, root: str | None = None, out: str = "feedback-repos",
+                    roster: str | None = None, prefix: str | None = None) -> Path:
+    """Copy each student's feedback HTML (from feedback/) to <out>/<repository folder>/feedback/."""
+    course = Course.here(root)
+    people = read_roster(Path(roster)) if roster else {}
+    target = Path(out)
+    for repo, user, entry in identify(Path(repos), people, prefix):
+        if people and entry is None:
+            print(f"  {repo.name}: matches no one on the roster: nothing copied")
+            continue
+        html = sorted(course.step_dir("feedback", entry.student_id if entry else user).glob("*.html"))
+        for path in html:
+            dest = target / repo.name / "feedback" / path.name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, dest)
+        print(f"  {repo.name}: {len(html)} feedback files" if html else f"  {repo.name}: no feedback yet")
+    return target

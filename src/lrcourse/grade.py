@@ -37,7 +37,7 @@ from sqlalchemy.exc import SAWarning
 from . import inputs
 from . import status as st
 from .course import ASSIGNMENT, Course, CourseError
-from .execute import KERNEL_DIED, OK, Executed, autograde_env, execute_notebook, executor_class, load_config, warm_up
+from .execute import Executed, autograde_env, execute_notebook, executor_class, warm_up
 from .notebooks import read
 from .tamper import review_flags
 
@@ -237,7 +237,7 @@ def make_converter(course: Course) -> Autograde:
     """nbgrader's Autograde converter, configured exactly as `nbgrader autograde` would be."""
     from nbgrader.coursedir import CourseDirectory
 
-    config = load_config(str(course.root))
+    config = course.config
     # nbgrader reads submissions from the staging folder (lrcourse.inputs), never from submitted/
     coursedir = CourseDirectory(config=config)
     coursedir.submitted_directory = STAGING_DIR
@@ -264,7 +264,7 @@ class Grader:
 
     # -- coordinator steps -------------------------------------------------------------
     def staged(self, student: str) -> Path:
-        return self.course.root / STAGING_DIR / student / ASSIGNMENT
+        return Path(self.converter.coursedir.format_path(STAGING_DIR, student, ASSIGNMENT))
 
     def unstage(self, student: str) -> None:
         shutil.rmtree(self.course.root / STAGING_DIR / student, ignore_errors=True)
@@ -348,10 +348,9 @@ class Grader:
 
     def record(self, student: str, out: Path, executed: Executed) -> None:
         self.report.execute_seconds.append(executed.seconds)
-        if executed.outcome != OK:
+        if executed.outcome not in st.VALID:
             out.unlink(missing_ok=True)
-            state = st.KERNEL_DIED if executed.outcome == KERNEL_DIED else st.FAILED
-            self.fail(student, out.stem, executed.reason, state)
+            self.fail(student, out.stem, executed.reason, executed.outcome)
             return
         conv = self.converter
         try:
@@ -409,7 +408,7 @@ class Grader:
                 try:
                     executed = future.result()
                 except Exception as err:  # noqa: BLE001 - a lost worker fails one notebook
-                    executed = Executed("failed", None, f"the grading worker failed: {type(err).__name__}: {err}")
+                    executed = Executed(st.FAILED, None, f"the grading worker failed: {type(err).__name__}: {err}")
                 self.record(student, out, executed)
                 self.progress.update(1)
                 self.open_notebooks[student] -= 1

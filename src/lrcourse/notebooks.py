@@ -1,6 +1,6 @@
 """Notebook text and structure: the authoring format, answer extraction and filling.
 
-Notebooks are written as jupytext percent files in notebooks/<stem>.py. Every cell
+Notebooks are written as jupytext percent files in exercises/<stem>/<stem>.py. Every cell
 header carries `lrc="<kind> <grade_id> [points]"`, which becomes nbgrader's cell
 metadata (schema v3):
 

@@ -17,7 +17,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from .course import Course
-from .export import graded_cells, student_record
+from .export import student_record
 from .gradebook import students as gradebook_students
 from .gradebook import submission_scores
 from .notebooks import read
@@ -48,7 +48,7 @@ def failure_messages(course: Course, student: str, stem: str) -> dict[str, str]:
 def collect(course: Course):
     """Per-notebook score lists, per-cell pass counts and failure messages, and exclusions."""
     store = StatusStore(course)
-    cells = [(nb, cell, top) for nb, cell, top in graded_cells(course)]
+    cells = [(nb, cell, top) for nb, cell, top in course.graded_cells()]
     auto_cells = {(nb, cell) for nb, cell, _ in cells if "_tests" in cell}
     students = gradebook_students(course.db_url)
     totals: dict[str, list[float]] = defaultdict(list)
@@ -124,7 +124,7 @@ def plot_pass_rates(rows: list[tuple[str, float]], out: Path) -> None:
 def attention_table(course: Course) -> list[str]:
     """HTML rows for every student whose grade is not final, or who should be looked at."""
     esc = html.escape
-    store, cells = StatusStore(course), graded_cells(course)
+    store, cells = StatusStore(course), course.graded_cells()
     students = sorted(set(gradebook_students(course.db_url)) | set(submitted_students(course)) | set(store.students))
     rows = []
     for student in students:

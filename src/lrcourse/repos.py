@@ -25,8 +25,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .collect import read_roster
 from .course import ASSIGNMENT, CourseError
+from .roster import read_roster
 
 DEFAULT_PREFIX = ASSIGNMENT.replace("_", "-")  # logistic-regression-<username>
 # GitHub usernames: letters, digits and single inner hyphens, at most 39 characters

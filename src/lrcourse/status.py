@@ -54,7 +54,7 @@ class StudentStatus:
 
 def submitted_folder(course: Course, student: str) -> Path:
     """submitted/<student>/<assignment>, links not resolved (Course.step_dir resolves them)."""
-    return course.root / course.coursedir.submitted_directory / student / ASSIGNMENT
+    return course.step_path("submitted", student)
 
 
 def submitted_students(course: Course) -> list[str]:

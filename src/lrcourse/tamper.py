@@ -17,6 +17,7 @@ Each flag is one line. Three sources, one function each:
 from __future__ import annotations
 
 import ast
+import builtins
 import json
 from pathlib import Path
 
@@ -45,6 +46,9 @@ SUSPICIOUS_MODULES = {
     "requests", "shutil", "pty", "multiprocessing", "threading", "sys", "os", "pathlib", "io", "builtins",
     "IPython", "ipykernel", "nbformat", "nbgrader",
 }
+# (In an imported module `__builtins__` is a dict, so `dir(__builtins__)` lists dict methods,
+# not the builtins: the names come from the builtins module itself.)
+BUILTIN_NAMES = frozenset(name for name in vars(builtins) if not name.startswith("_"))
 DUNDER_LIES = {"__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__bool__", "__float__",
                "__abs__", "__array__", "__len__", "__getattr__", "__instancecheck__"}
 
@@ -128,8 +132,7 @@ class _Scan(ast.NodeVisitor):
     def visit_Name(self, node):
         if node.id in SUSPICIOUS_NAMES:
             self.found.append(SUSPICIOUS_NAMES[node.id])
-        if isinstance(node.ctx, ast.Store) and node.id in dir(__builtins__ if isinstance(__builtins__, dict)
-                                                                   else __builtins__.__dict__):
+        if isinstance(node.ctx, ast.Store) and node.id in BUILTIN_NAMES:
             self.found.append(f"redefines the builtin {node.id}")
 
     def visit_Assign(self, node):

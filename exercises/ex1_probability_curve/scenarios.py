@@ -1,6 +1,6 @@
 """Exercise 1 scenarios: the probability curve."""
 
-from . import correct, mistake
+from lrcourse.scenarios import correct, mistake
 
 SKLEARN_MODEL = """
     clf = LogisticRegression(C=np.inf, max_iter=1000)

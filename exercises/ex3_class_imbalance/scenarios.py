@@ -5,7 +5,7 @@ of 114 deployments with 6 failures; cm_standard = [[108, 0], [6, 0]] (the standa
 never predicts a failure) and cm_balanced = [[74, 34], [1, 5]].
 """
 
-from . import correct, mistake
+from lrcourse.scenarios import correct, mistake
 
 SPLIT = """
     X_train, X_test, y_train, y_test = train_test_split(

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import nbformat
 from nbformat.notebooknode import NotebookNode
 
-from . import code
+from lrcourse.scenarios import code
 
 STEM = "ex1_probability_curve"
 MODEL_TESTS = "ex1_model_tests"

@@ -5,7 +5,7 @@ positive class. A read-only checkpoint re-creates the split, model and predictio
 part 1, so a slip in `ex5_fit` costs only the fit tests.
 """
 
-from . import correct, mistake
+from lrcourse.scenarios import correct, mistake
 
 PRESCRIBED_FIT = """
     X, y = load_breast_cancer(return_X_y=True)

@@ -4,7 +4,7 @@ The key (a-h): T F | T T | T F | F F, one theme per pair (loss, assumptions, res
 diagnostics). Each theme is one hidden test cell, so a wrong answer costs only its theme.
 """
 
-from . import correct, mistake
+from lrcourse.scenarios import correct, mistake
 
 KEY = dict(zip("abcdefgh", [True, False, True, True, True, False, False, False], strict=True))
 

@@ -1,7 +1,8 @@
-"""Named submissions for every exercise: correct approaches and known mistakes.
+"""The scenario vocabulary: named submissions, correct approaches and known mistakes.
 
-Each exercise module (`scenarios/<notebook stem>.py`) lists `SCENARIOS`. A scenario
-is the solution with some answer cells replaced, as a student would write them:
+Each exercise's `exercises/<stem>/scenarios.py` lists `SCENARIOS`, made with the
+functions here. A scenario is the solution with some answer cells replaced, as a
+student would write them:
 
 * `correct(name, **answers)`: must score full autograded marks;
 * `mistake(name, loses=[...], **answers)`: must lose points on each test cell in
@@ -14,13 +15,15 @@ example students from them.
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
+import sys
 from dataclasses import dataclass, field
 from textwrap import dedent
 
 from nbformat.notebooknode import NotebookNode
 
-from ..notebooks import fill_answers, solution_answers
+from .course import SCENARIOS_FILE, Course, CourseError
+from .notebooks import fill_answers, solution_answers
 
 
 @dataclass(frozen=True)
@@ -53,16 +56,28 @@ def mistake(name: str, loses: list[str], **answers: str | tuple[str, ...]) -> Sc
     return Scenario(name, _answers(answers), tuple(loses))
 
 
-def scenarios_for(stem: str) -> list[Scenario]:
-    """The scenarios of one exercise ([] when the exercise has none yet)."""
+def scenarios_for(stem: str, course: Course | None = None) -> list[Scenario]:
+    """The scenarios of one exercise, from exercises/<stem>/scenarios.py of `course`
+    (default: the course around the working directory). A file that is missing, fails to
+    import or lists no valid SCENARIOS is an error naming it."""
+    path = (course or Course.here()).exercise_dir(stem) / SCENARIOS_FILE
+    if not path.is_file():
+        raise CourseError(f"{path.parent}: missing {SCENARIOS_FILE}")
+    name = f"_lrcourse_exercise_{stem}_scenarios"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
     try:
-        module = importlib.import_module(f"{__name__}.{stem}")
-    except ModuleNotFoundError:
-        return []
-    names = [s.name for s in module.SCENARIOS]
+        spec.loader.exec_module(module)
+    except Exception as e:
+        raise CourseError(f"{path}: cannot be imported: {type(e).__name__}: {e}") from e
+    sys.modules.pop(name, None)
+    found = getattr(module, "SCENARIOS", None)
+    if not isinstance(found, list | tuple) or not all(isinstance(s, Scenario) for s in found):
+        raise CourseError(f"{path}: SCENARIOS must be a list of correct(...) and mistake(...)")
+    names = [s.name for s in found]
     if len(names) != len(set(names)):
-        raise ValueError(f"duplicate scenario names in {stem}")
-    return list(module.SCENARIOS)
+        raise CourseError(f"{path}: duplicate scenario names")
+    return list(found)
 
 
 def submission(source_nb: NotebookNode, release_nb: NotebookNode, scenario: Scenario) -> NotebookNode:

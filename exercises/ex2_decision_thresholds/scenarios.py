@@ -5,7 +5,7 @@ On this test set the F1 optimum (0.706) is reached by every threshold in
 in (0.2194, 0.2372]; the tests accept any of them under `p >= threshold`.
 """
 
-from . import correct, mistake
+from lrcourse.scenarios import correct, mistake
 
 PR_CURVE = "precision, recall, thresholds = precision_recall_curve(y_test, y_prob)"
 TRAIN_PROB = "train_prob = clf.predict_proba(X_train)[:, 1]"

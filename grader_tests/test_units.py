@@ -1,0 +1,225 @@
+"""The pure functions on their own: the authoring format, exercise discovery, review flags and
+a student's export status. No kernel, no nbgrader run: each test takes milliseconds."""
+
+from __future__ import annotations
+
+import shutil
+
+import nbformat
+import pytest
+from helpers import ROOT, release_nb
+
+from lrcourse.course import Course, CourseError, exercise_order
+from lrcourse.export import student_status
+from lrcourse.notebooks import text_to_notebook
+from lrcourse.scenarios import scenarios_for
+from lrcourse.status import NOT_SUBMITTED
+from lrcourse.tamper import code_flags, structure_flags
+
+GIVEN = '# %% lrc="given ex9_setup"\nx = 1\n\n'
+ANSWER = '# %% lrc="answer ex9_value"\n### BEGIN SOLUTION\nvalue = x + 1\n### END SOLUTION\n\n'
+TESTS = '# %% lrc="tests ex9_value_tests 1" reads="value"\n# Checks value.\nassert value == 2, "value is x + 1"\n'
+
+
+# --- text_to_notebook: the authoring format and its errors
+
+def test_a_valid_text_becomes_an_nbgrader_notebook_with_metadata_and_the_reads_line():
+    nb = text_to_notebook(GIVEN + ANSWER + TESTS, name="ex9.py")
+    given, answer, tests = nb.cells
+    assert [c.id for c in nb.cells] == ["ex9_setup", "ex9_value", "ex9_value_tests"]
+    assert given.metadata.nbgrader["locked"] and not given.metadata.nbgrader["grade"]
+    assert answer.metadata.nbgrader["solution"] and not answer.metadata.nbgrader["locked"]
+    assert tests.metadata.nbgrader["points"] == 1 and tests.metadata.editable is False
+    assert tests.source.splitlines()[0] == "# Answers read by this test: value"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("# %%\nx = 1\n", "cell without a valid lrc header"),
+    ('# %% lrc="given"\nx = 1\n', "cell without a valid lrc header"),
+    ('# %% lrc="tests ex9_value_tests" reads="value"\nassert True\n', "cell without a valid lrc header"),
+    ('# %% lrc="homework ex9_x"\nx = 1\n', "cell without a valid lrc header"),
+    ('# %% [markdown] lrc="answer ex9_value"\n# some text\n', "ex9_value is a answer cell but is markdown"),
+    (GIVEN + '# %% lrc="given ex9_setup"\ny = 2\n', "duplicate grade id ex9_setup"),
+    (GIVEN + ANSWER + '# %% lrc="tests ex9_value_tests 1"\nassert value == 2\n', 'declares no reads='),
+    ('# %% lrc="given ex9_setup" reads="x"\nx = 1\n', "is no test cell but declares reads="),
+    (GIVEN + ANSWER + TESTS.replace('reads="value"', 'reads="value x"'), "x"),
+])
+def test_a_malformed_text_is_refused_naming_the_file_and_the_cell(text, message):
+    with pytest.raises(CourseError) as err:
+        text_to_notebook(text, name="ex9.py")
+    assert str(err.value).startswith("ex9.py: ") and message in str(err.value)
+
+
+def test_a_test_reading_an_undeclared_answer_is_refused():
+    undeclared = TESTS.replace('reads="value"', 'reads="x"')
+    with pytest.raises(CourseError, match="ex9.py: .*value"):
+        text_to_notebook(GIVEN + ANSWER + undeclared, name="ex9.py")
+
+
+# --- exercise discovery
+
+def course_with(tmp_path, folders: dict[str, dict[str, str]]) -> Course:
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    for name, files in folders.items():
+        (tmp_path / "exercises" / name).mkdir(parents=True)
+        for file, text in files.items():
+            (tmp_path / "exercises" / name / file).write_text(text)
+    return Course(tmp_path)
+
+
+SCENARIOS = 'from lrcourse.scenarios import correct\nSCENARIOS = [correct("solution")]\n'
+
+
+def test_exercises_are_the_folders_in_exercise_number_order(tmp_path):
+    names = ["ex10_last", "ex2_second", "ex1_first"]
+    course = course_with(tmp_path, {n: {f"{n}.py": GIVEN, "scenarios.py": SCENARIOS} for n in names})
+    assert course.exercises() == ["ex1_first", "ex2_second", "ex10_last"]
+    assert [s.name for s in scenarios_for("ex10_last", course)] == ["solution"]
+    assert sorted(["ex10_a", "ex9_b", "ex1_c"], key=exercise_order) == ["ex1_c", "ex9_b", "ex10_a"]
+
+
+def test_the_repository_lists_its_five_exercises():
+    assert Course(ROOT).exercises() == ["ex1_probability_curve", "ex2_decision_thresholds", "ex3_class_imbalance",
+                                        "ex4_logistic_vs_linear", "ex5_breast_cancer"]
+
+
+@pytest.mark.parametrize(("name", "files", "message"), [
+    ("ex6_roc_curve", {"scenarios.py": SCENARIOS}, "missing ex6_roc_curve.py"),
+    ("ex6_roc_curve", {"ex6_roc_curve.py": GIVEN}, "missing scenarios.py"),
+    ("Ex6-ROC", {"Ex6-ROC.py": GIVEN, "scenarios.py": SCENARIOS}, "not an exercise name"),
+    ("roc_curve", {"roc_curve.py": GIVEN, "scenarios.py": SCENARIOS}, "not an exercise name"),
+])
+def test_a_malformed_exercise_folder_is_an_error_naming_it(tmp_path, name, files, message):
+    course = course_with(tmp_path, {name: files})
+    with pytest.raises(CourseError) as err:
+        course.exercises()
+    assert str(tmp_path / "exercises" / name) in str(err.value) and message in str(err.value)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("from lrcourse.scenarios import nothing_like_this\n", "cannot be imported: ImportError"),
+    ("SCENARIOS = [\n", "cannot be imported: SyntaxError"),
+    ("SCENARIOS = ['solution']\n", "SCENARIOS must be a list"),
+    ("X = 1\n", "SCENARIOS must be a list"),
+    ('from lrcourse.scenarios import correct\nSCENARIOS = [correct("a"), correct("a")]\n', "duplicate scenario"),
+])
+def test_a_broken_scenarios_file_is_an_error_naming_it(tmp_path, text, message):
+    course = course_with(tmp_path, {"ex6_roc_curve": {"ex6_roc_curve.py": GIVEN, "scenarios.py": text}})
+    with pytest.raises(CourseError) as err:
+        scenarios_for("ex6_roc_curve", course)
+    assert str(course.exercise_dir("ex6_roc_curve") / "scenarios.py") in str(err.value)
+    assert message in str(err.value)
+
+
+# --- review flags
+
+STEM = "ex1_probability_curve"
+
+
+def cell(nb, grade_id):
+    return next(c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def test_an_untouched_release_raises_no_structure_flag():
+    assert structure_flags(release_nb(STEM), release_nb(STEM)) == []
+
+
+def test_structure_flags_name_each_edit_of_the_handed_out_cells():
+    release, nb = release_nb(STEM), release_nb(STEM)
+    cell(nb, "ex1_model_tests").source = "pass"
+    nb.cells.remove(cell(nb, "ex1_curve_tests"))
+    cell(nb, "ex1_plot").metadata.nbgrader["points"] = 99
+    extra = nbformat.v4.new_code_cell("x = 1")
+    extra.metadata.nbgrader = {"grade_id": "my_own", "grade": False, "solution": True, "locked": False}
+    nb.cells.append(extra)
+    nb.metadata.kernelspec = {"name": "other", "display_name": "other", "language": "python"}
+    assert structure_flags(nb, release) == [
+        "test cell ex1_model_tests edited",
+        "test cell ex1_curve_tests deleted",
+        "nbgrader metadata of ex1_plot edited (points None -> 99)",
+        "unknown cell id my_own (renamed or added with nbgrader metadata)",
+        "notebook claims kernel 'other' (grading ignores it)",
+    ]
+
+
+def test_structure_flags_see_moved_and_duplicated_cells():
+    release, nb = release_nb(STEM), release_nb(STEM)
+    model = cell(nb, "ex1_model")
+    nb.cells.remove(model)
+    nb.cells.insert(0, model)
+    nb.cells.append(nbformat.from_dict(cell(release, "ex1_crossing")))
+    flags = structure_flags(nb, release)
+    assert "cell ex1_crossing duplicated (2 copies)" in flags
+    assert any(f.startswith("cells moved, from ex1_model on") for f in flags), flags
+
+
+def answer_nb(source: str):
+    nb = nbformat.v4.new_notebook()
+    answer = nbformat.v4.new_code_cell(source)
+    answer.metadata.nbgrader = {"grade_id": "ex9_value", "solution": True, "locked": False}
+    given = nbformat.v4.new_code_cell("import os")
+    given.metadata.nbgrader = {"grade_id": "ex9_setup", "locked": True}
+    nb.cells = [given, answer]
+    return nb
+
+
+def test_an_honest_answer_raises_no_code_flag_and_locked_cells_are_not_scanned():
+    assert code_flags(answer_nb("import numpy as np\nvalue = float(np.mean([1, 2, 3]))")) == []
+
+
+@pytest.mark.parametrize(("source", "flag"), [
+    ("get_ipython().events.register('post_run_cell', print)", "ex9_value: uses IPython's internals (get_ipython)"),
+    ("import subprocess", "ex9_value: imports subprocess"),
+    ("import numpy as np\nnp.isclose = lambda *a, **k: True", "ex9_value: replaces np.isclose"),
+    ("class Liar(float):\n    def __eq__(self, other):\n        return True", "ex9_value: defines __eq__"),
+    ("len = lambda x: 3", "ex9_value: redefines the builtin len"),
+    ("import os\nos._exit(0)", "ex9_value: uses ._exit"),
+])
+def test_code_flags_name_what_an_answer_reaches_for(source, flag):
+    assert flag in code_flags(answer_nb(source))
+
+
+def test_code_flags_skip_code_that_does_not_parse():
+    assert code_flags(answer_nb("%timeit 1 + 1")) == []
+
+
+# --- a student's status in the exports
+
+NOTEBOOKS = ["ex1_a", "ex2_b"]
+
+
+@pytest.mark.parametrize(("problems", "waiting", "status"), [
+    ({}, [], "graded"),
+    ({}, ["ex1_a:ex1_essay"], "autograded"),
+    ({"*": NOT_SUBMITTED}, [], "not submitted"),
+    ({"*": "gradebook refused it"}, [], "not graded"),
+    ({"ex1_a": "kernel died", "ex2_b": "not JSON"}, [], "not graded"),
+    ({"ex1_a": "kernel died"}, [], "incomplete"),
+    ({"ex1_a": "kernel died"}, ["ex2_b:ex2_essay"], "incomplete"),
+])
+def test_student_status(problems, waiting, status):
+    assert student_status(problems, NOTEBOOKS, waiting) == status
+
+
+
+# --- paths come from nbgrader's configuration
+
+def test_step_folders_follow_nbgraders_directory_structure(tmp_path):
+    config = (ROOT / "nbgrader_config.py").read_text()
+    (tmp_path / "nbgrader_config.py").write_text(
+        config + '\nc.CourseDirectory.directory_structure = "{assignment_id}/{nbgrader_step}/{student_id}"\n')
+    course = Course(tmp_path)
+    assert course.step_dir("submitted", "bob") == tmp_path / "logistic_regression" / "submitted" / "bob"
+    assert course.step_dir("solutions") == tmp_path / "logistic_regression" / "solutions"
+    for student in ("bob", "alice"):
+        (tmp_path / "logistic_regression" / "feedback" / student).mkdir(parents=True)
+    (tmp_path / "feedback" / "eve" / "logistic_regression").mkdir(parents=True)  # the default layout: not here
+    assert course.student_dirs("feedback") == {
+        "alice": tmp_path / "logistic_regression" / "feedback" / "alice",
+        "bob": tmp_path / "logistic_regression" / "feedback" / "bob"}
+
+
+def test_the_default_layout_is_nbgraders_and_the_cell_timeout_is_the_configured_one():
+    course = Course(ROOT)
+    assert course.step_dir("autograded", "bob") == ROOT / "autograded" / "bob" / "logistic_regression"
+    assert course.cell_timeout() == course.config.Execute.timeout == 60
