@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "grader_tests"))
 
-from conftest import release_nb, source_nb  # noqa: E402
+from helpers import release_nb, source_nb  # noqa: E402
 from nbgrader.preprocessors import Execute  # noqa: E402
 from nbgrader.utils import determine_grade  # noqa: E402
 
