@@ -59,6 +59,9 @@ c.Execute.interrupt_on_timeout = True
 c.Execute.iopub_timeout = 30
 # No wall-clock timestamps in cell metadata, so rebuilt outputs are byte-stable.
 c.Execute.record_timing = False
+# Kernels count as ready when they answer and IOPub delivers, without jupyter_client's extra
+# 0.2 s of IOPub silence (nbclient ignores what it would drop): lrcourse.kernel_client.
+c.AsyncKernelManager.client_class = "lrcourse.kernel_client.ReadyClient"
 
 # --- Autograding
 # Tests are judged in a kernel where no student code has run (lrcourse.verify, docs/sandbox.md):

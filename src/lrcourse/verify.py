@@ -30,6 +30,7 @@ import base64
 import copy
 import json
 import tempfile
+import time
 from pathlib import Path
 
 import nbformat
@@ -96,16 +97,23 @@ class VerifiedExecute(Execute):
         student = copy.deepcopy(arranged)
         for gid, i in tests.items():
             student.cells[i].source = f"{HANDOVER_SOURCE}\n\n_lrc_hand_over({reads[gid]!r})\n"
-        student, resources = super().preprocess(student, resources, km)
-        for cell, ran in zip(arranged.cells, student.cells, strict=True):
-            if cell.cell_type == "code":
-                cell.outputs, cell.execution_count = ran.get("outputs", []), ran.get("execution_count")
-        if tests:
-            payloads = {gid: self._payload(student.cells[i]) for gid, i in tests.items()}
-            results = self._verify(reference, payloads)
-            for gid, i in tests.items():
-                arranged.cells[i].outputs = results[gid] if gid in results else [_error(
-                    "VerifierError", "the grader could not run this test (its kernel stopped before it)")]
+        # The verifier's kernel starts first and boots while the student's notebook runs: it needs
+        # nothing from the student but the answers, which it receives cell by cell later.
+        verifier = Verifier(self.config, reference.metadata) if tests else None
+        try:
+            student, resources = super().preprocess(student, resources, km)
+            for cell, ran in zip(arranged.cells, student.cells, strict=True):
+                if cell.cell_type == "code":
+                    cell.outputs, cell.execution_count = ran.get("outputs", []), ran.get("execution_count")
+            if verifier:
+                payloads = {gid: self._payload(student.cells[i]) for gid, i in tests.items()}
+                results = self._verify(reference, payloads, verifier)
+                for gid, i in tests.items():
+                    arranged.cells[i].outputs = results[gid] if gid in results else [_error(
+                        "VerifierError", "the grader could not run this test (its kernel stopped before it)")]
+        finally:
+            if verifier:
+                verifier.close()
         nb.cells = arranged.cells
         return nb, resources
 
@@ -140,8 +148,9 @@ class VerifiedExecute(Execute):
                  for name, entry in answers.items() if isinstance(entry, dict) and entry.get("k") == "unreadable"]
         return text, notes
 
-    def _verify(self, reference: NotebookNode, payloads: dict) -> dict[str, list]:
-        """Run the reference's read-only and test cells in a fresh kernel; outputs by test id."""
+    def _verify(self, reference: NotebookNode, payloads: dict, verifier: Verifier) -> dict[str, list]:
+        """Run the reference's read-only and test cells in the verifier's fresh kernel; outputs by
+        test id."""
         cells = [nbformat.v4.new_code_cell(HANDOVER_SOURCE)]
         where = {}
         for cell in reference.cells:
@@ -157,18 +166,10 @@ class VerifiedExecute(Execute):
                     f"_lrc_take_over(__import__('base64').b64decode('{encoded}').decode(), {names!r})"))
                 where[gid] = len(cells)
                 cells.append(nbformat.v4.new_code_cell(cell.source))
-        verifier = nbformat.v4.new_notebook(cells=cells, metadata=copy.deepcopy(reference.metadata))
-        from nbclient.exceptions import DeadKernelError
-
-        with tempfile.TemporaryDirectory(prefix="lrcourse-verifier-") as empty:
-            runner = Execute(config=self.config)
-            try:
-                runner.preprocess(verifier, {"metadata": {"path": empty}})
-            except DeadKernelError:
-                pass  # tests it did not reach have no outputs: they score zero
+        ran = verifier.run(nbformat.v4.new_notebook(cells=cells, metadata=copy.deepcopy(reference.metadata)))
         results = {}
         for gid, i in where.items():
-            cell = verifier.cells[i]
+            cell = ran.cells[i]
             if cell.get("execution_count") is None and not cell.get("outputs"):
                 continue
             notes = payloads.get(gid, (None, []))[1]
@@ -178,6 +179,73 @@ class VerifiedExecute(Execute):
                                                       text="".join(VERIFIER_NOTE + n + "\n" for n in notes)))
             results[gid] = kept
         return results
+
+
+class Verifier:
+    """The verifier's kernel: a fresh one in an empty folder, started when this object is made.
+
+    nbclient starts and stops the kernels it makes itself; this one is handed to it already
+    started (`preprocess(..., km=...)`), so its boot overlaps the student's run. A kernel that
+    has waited longer than half its wall-clock lifetime (the student's notebook was slow) is
+    replaced by a new one before it runs, so waiting never eats into the tests' own time.
+    """
+
+    def __init__(self, config, metadata: NotebookNode):
+        self.config, self.metadata = config, copy.deepcopy(metadata)
+        self.folder = tempfile.TemporaryDirectory(prefix="lrcourse-verifier-")
+        self.km = None
+        self.started = time.monotonic()
+        self.runner = Execute(config=config)
+        self.runner.nb = nbformat.v4.new_notebook(metadata=self.metadata)  # names the kernelspec
+        self.runner.resources = {"metadata": {"path": self.folder.name}}
+        try:
+            km = self.runner.create_kernel_manager()
+            self.runner.start_new_kernel()
+            self.km = km
+        except Exception:  # noqa: BLE001 - run() starts the kernel the usual way and reports that
+            self.km = None
+
+    def run(self, nb: NotebookNode) -> NotebookNode:
+        """Execute `nb` in the kernel; cells after a kernel death keep no outputs (they score zero)."""
+        from nbclient.exceptions import DeadKernelError
+
+        from .execute import kernel_lifetime
+
+        lifetime = kernel_lifetime(self.config)
+        if self.km is not None and lifetime and time.monotonic() - self.started > lifetime / 2:
+            self._stop()
+        runner = Execute(config=self.config)
+        try:
+            runner.preprocess(nb, {"metadata": {"path": self.folder.name}}, km=self.km)
+        except DeadKernelError:
+            pass
+        except RuntimeError:  # "Kernel died before replying to kernel_info"
+            if self.km is None:
+                raise
+            self._stop()  # the kernel started ahead died while it waited: run in a new one
+            return self.run(nb)
+        finally:
+            if self.km is not None and runner.kc is not None:
+                runner.kc.stop_channels()
+        return nb
+
+    def _stop(self) -> None:
+        from jupyter_core.utils import run_sync
+
+        km, self.km = self.km, None
+        if km is None:
+            return
+        try:
+            if run_sync(km.is_alive)():
+                run_sync(km.shutdown_kernel)()
+        finally:
+            run_sync(km.cleanup_resources)()
+
+    def close(self) -> None:
+        try:
+            self._stop()
+        finally:
+            self.folder.cleanup()
 
 
 def _error(name: str, value: str) -> NotebookNode:

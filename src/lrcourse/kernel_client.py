@@ -1,0 +1,42 @@
+"""The kernel client nbgrader's Execute uses (nbgrader_config.py: `AsyncKernelManager.client_class`).
+
+jupyter_client's `wait_for_ready` returns only after IOPub has stayed silent for 0.2 s, to drop
+the status messages `kernel_info` caused. nbclient, which runs every notebook here, reads only
+IOPub messages whose parent is the request it sent, so those messages are ignored anyway and
+the wait buys nothing; with two kernels per notebook (lrcourse.verify) it costs 0.4 s each.
+`ReadyClient` is ready when the kernel has answered `kernel_info` on the shell channel and
+IOPub is known to be connected, jupyter_client's own two conditions.
+"""
+
+from __future__ import annotations
+
+import time
+from queue import Empty
+
+from jupyter_client.asynchronous import AsyncKernelClient
+
+
+class ReadyClient(AsyncKernelClient):
+    async def _ready(self, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+        while True:
+            self.kernel_info()
+            try:
+                msg = await self.shell_channel.get_msg(timeout=1)
+            except Empty:
+                pass
+            else:
+                if msg["msg_type"] == "kernel_info_reply":
+                    try:  # IOPub delivers (the status kernel_info caused): nothing will be missed
+                        await self.iopub_channel.get_msg(timeout=0.2)
+                    except Empty:
+                        pass  # not connected yet: ask again
+                    else:
+                        self._handle_kernel_info_reply(msg)
+                        return
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+
+    wait_for_ready = _ready
