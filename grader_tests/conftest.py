@@ -13,16 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from helpers import EXERCISES, FAST_GRADING, grade_every_exercise, runner_graded
-    EXERCISES,
-    FAST_GRADING,
-    all_students,
-    grade_students,
-    release_nb,
-    runner_graded,
-    scratch_course,
-    source_nb,
-    write_submission,
-)
 
 from lrcourse.gradebook import CellScore
 
