@@ -65,18 +65,36 @@ c.AsyncKernelManager.client_class = "lrcourse.kernel_client.ReadyClient"
 
 # --- Autograding
 # Tests are judged in a kernel where no student code has run (lrcourse.verify, docs/sandbox.md):
-# nbgrader's Execute is replaced by VerifiedExecute; the rest is nbgrader's own list.
-c.Autograde.autograde_preprocessors = [
-    "lrcourse.verify.VerifiedExecute",
-    # every cell's outputs (text, images, HTML) and attachments cut to 1 MB, the notebook to 10 MB
-    "lrcourse.preprocessors.CapOutput",
-    "nbgrader.preprocessors.IgnorePattern",
-    "nbconvert.preprocessors.ClearMetadataPreprocessor",
-    "nbgrader.preprocessors.LimitOutput",
-    "nbgrader.preprocessors.SaveAutoGrades",
-    "nbgrader.preprocessors.AssignLatePenalties",
-    "nbgrader.preprocessors.CheckCellMetadata",
-]
+# the steps are nbgrader's own default list, read from the installed nbgrader (so a step an
+# upgrade adds is kept), with its Execute replaced by VerifiedExecute and CapOutput right
+# after it (every cell's outputs (text, images, HTML) and attachments cut to 1 MB, the notebook
+# to 10 MB). For nbgrader 0.9.6: VerifiedExecute, CapOutput, IgnorePattern,
+# ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata.
+VERIFIED_EXECUTE = "lrcourse.verify.VerifiedExecute"
+CAP_OUTPUT = "lrcourse.preprocessors.CapOutput"
+
+
+def autograde_steps():
+    """nbgrader's default Autograde.autograde_preprocessors, its Execute step replaced by
+    VERIFIED_EXECUTE followed by CAP_OUTPUT. Without exactly one Execute step the course cannot
+    be graded safely: SystemExit, because traitlets logs any other exception raised here and
+    goes on without this file (nbgrader would then run the tests in the student's kernel)."""
+    from nbgrader.converters import Autograde
+    from nbgrader.preprocessors import Execute
+    from traitlets.utils.importstring import import_item
+
+    default = list(Autograde.class_traits()["autograde_preprocessors"].default())
+    steps = [import_item(s) if isinstance(s, str) else s for s in default]
+    runs = [i for i, s in enumerate(steps) if isinstance(s, type) and issubclass(s, Execute)]
+    if len(runs) != 1 or steps[runs[0]] is not Execute:
+        raise SystemExit(
+            f"{__file__}: nbgrader's default Autograde.autograde_preprocessors {steps} should hold one "
+            f"nbgrader.preprocessors.Execute step for {VERIFIED_EXECUTE} to replace; the course cannot be "
+            "graded until this file says where the verifier goes")
+    return [*default[:runs[0]], VERIFIED_EXECUTE, CAP_OUTPUT, *default[runs[0] + 1:]]
+
+
+c.Autograde.autograde_preprocessors = autograde_steps()
 # Students are created on first autograde (ids are the submitted/ folder names).
 c.Autograde.create_student = True
 # A student who deleted a test or read-only cell gets it back from the source

@@ -102,89 +102,33 @@ for _key, _value in statements.items():
     assert isinstance(_value, (bool, np.bool_)), (
         f"the answer for {_key!r} should be True or False (a boolean, not a string or a number)")
 
-# %% lrc="tests ex4_statements_tests_loss 1" reads="statements"
+# %% lrc="tests ex4_statements_tests_loss 1" reads="statements" scaffold="read_statements"
 # Checks statements (a) and (b): the loss function.
 ### BEGIN HIDDEN TESTS
-import numpy as np
-
-_given = {str(k).strip().lower(): v for k, v in dict(statements).items()}
-
-
-def _read(letter):
-    value = _given.get(letter)
-    if isinstance(value, str):
-        return {'true': True, 't': True, 'false': False, 'f': False}.get(value.strip().lower())
-    if isinstance(value, (bool, np.bool_, int, np.integer)) and value in (0, 1):
-        return bool(value)
-    return None
-
-
 _KEY_LOSS = [True, False]  # ref: [statements['a'], statements['b']]
 _wrong = [letter for letter, key in zip('ab', _KEY_LOSS, strict=True) if _read(letter) is not key]
 assert not _wrong, f"statement(s) {', '.join(_wrong)} about the loss function are not answered correctly"
 ### END HIDDEN TESTS
 
-# %% lrc="tests ex4_statements_tests_assumptions 1" reads="statements"
+# %% lrc="tests ex4_statements_tests_assumptions 1" reads="statements" scaffold="read_statements"
 # Checks statements (c) and (d): the assumptions.
 ### BEGIN HIDDEN TESTS
-import numpy as np
-
-_given = {str(k).strip().lower(): v for k, v in dict(statements).items()}
-
-
-def _read(letter):
-    value = _given.get(letter)
-    if isinstance(value, str):
-        return {'true': True, 't': True, 'false': False, 'f': False}.get(value.strip().lower())
-    if isinstance(value, (bool, np.bool_, int, np.integer)) and value in (0, 1):
-        return bool(value)
-    return None
-
-
 _KEY_ASSUMPTIONS = [True, True]  # ref: [statements['c'], statements['d']]
 _wrong = [letter for letter, key in zip('cd', _KEY_ASSUMPTIONS, strict=True) if _read(letter) is not key]
 assert not _wrong, f"statement(s) {', '.join(_wrong)} about the assumptions are not answered correctly"
 ### END HIDDEN TESTS
 
-# %% lrc="tests ex4_statements_tests_residuals 1" reads="statements"
+# %% lrc="tests ex4_statements_tests_residuals 1" reads="statements" scaffold="read_statements"
 # Checks statements (e) and (f): what residuals mean.
 ### BEGIN HIDDEN TESTS
-import numpy as np
-
-_given = {str(k).strip().lower(): v for k, v in dict(statements).items()}
-
-
-def _read(letter):
-    value = _given.get(letter)
-    if isinstance(value, str):
-        return {'true': True, 't': True, 'false': False, 'f': False}.get(value.strip().lower())
-    if isinstance(value, (bool, np.bool_, int, np.integer)) and value in (0, 1):
-        return bool(value)
-    return None
-
-
 _KEY_RESIDUALS = [True, False]  # ref: [statements['e'], statements['f']]
 _wrong = [letter for letter, key in zip('ef', _KEY_RESIDUALS, strict=True) if _read(letter) is not key]
 assert not _wrong, f"statement(s) {', '.join(_wrong)} about residuals are not answered correctly"
 ### END HIDDEN TESTS
 
-# %% lrc="tests ex4_statements_tests_diagnostics 1" reads="statements"
+# %% lrc="tests ex4_statements_tests_diagnostics 1" reads="statements" scaffold="read_statements"
 # Checks statements (g) and (h): how you diagnose problems.
 ### BEGIN HIDDEN TESTS
-import numpy as np
-
-_given = {str(k).strip().lower(): v for k, v in dict(statements).items()}
-
-
-def _read(letter):
-    value = _given.get(letter)
-    if isinstance(value, str):
-        return {'true': True, 't': True, 'false': False, 'f': False}.get(value.strip().lower())
-    if isinstance(value, (bool, np.bool_, int, np.integer)) and value in (0, 1):
-        return bool(value)
-    return None
-
-
 _KEY_DIAGNOSTICS = [False, False]  # ref: [statements['g'], statements['h']]
 _wrong = [letter for letter, key in zip('gh', _KEY_DIAGNOSTICS, strict=True) if _read(letter) is not key]
 assert not _wrong, f"statement(s) {', '.join(_wrong)} about diagnostics are not answered correctly"

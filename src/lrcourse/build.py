@@ -2,7 +2,8 @@
 
 Steps, in order:
   1. sources   exercises/<stem>/<stem>.py -> source/logistic_regression/<stem>.ipynb (no
-               outputs), for every exercise folder (Course.exercises); each exercise's
+               outputs), for every exercise folder (Course.exercises), with the hidden-test
+               scaffolding its test cells declare (lrcourse.scaffolding); each exercise's
                scenarios.py must import
   2. release   `nbgrader generate_assignment` (solutions and hidden tests removed)
   3. solutions `nbgrader generate_solution` (executed, with plots) + HTML + rubric.md;
@@ -16,6 +17,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from . import scaffolding
 from .course import ASSIGNMENT, Course, CourseError
 from .goldens import keep_if_equivalent, snapshot
 from .notebooks import dumps, grade_id, read, text_to_notebook, write_if_changed
@@ -29,7 +31,8 @@ def build_sources(course: Course) -> list[str]:
     for stem in course.exercises():
         scenarios_for(stem, course)  # a broken scenarios.py stops the build, naming its folder
         text_path = course.exercise_dir(stem) / f"{stem}.py"
-        nb = text_to_notebook(text_path.read_text(), name=text_path.name)
+        nb = text_to_notebook(text_path.read_text(), name=text_path.name,
+                              scaffolds=scaffolding.for_exercise(course, stem))
         if write_if_changed(course.step_dir("source") / f"{stem}.ipynb", dumps(nb)):
             changed.append(stem)
     return changed

@@ -8,7 +8,9 @@ metadata (schema v3):
     answer  a student's code cell (autograded through the test cells after it)
     tests   a locked test cell worth `points`; `reads="<names>"` in the same header lists
             the answers it reads, which the build writes as the cell's first line
-            (lrcourse.verify: the verifier hands over exactly these) and checks
+            (lrcourse.verify: the verifier hands over exactly these) and checks;
+            `scaffold="<names>"` puts shared hidden-test code at the top of its hidden
+            tests (lrcourse.scaffolding)
     written a manually graded markdown answer worth `points`
 """
 
@@ -22,6 +24,7 @@ from nbformat.notebooknode import NotebookNode
 
 from .course import CourseError
 from .declarations import check_declarations, reads_line
+from .scaffolding import inject
 
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 SOLUTION_MARKER = re.compile(r"^\s*(#\s*)?#{2,3} (BEGIN|END) SOLUTION\s*$")
@@ -44,8 +47,9 @@ def nbgrader_metadata(kind: str, grade_id: str, points: str | None) -> dict:
     return meta
 
 
-def text_to_notebook(text: str, name: str = "<notebook>") -> NotebookNode:
-    """Convert an authoring file (jupytext percent + lrc headers) to an nbgrader notebook."""
+def text_to_notebook(text: str, name: str = "<notebook>", scaffolds: dict[str, str] | None = None) -> NotebookNode:
+    """Convert an authoring file (jupytext percent + lrc headers) to an nbgrader notebook.
+    `scaffolds` ({name: code}, lrcourse.scaffolding) are what test cells may declare in scaffold=."""
     import jupytext
 
     parsed = jupytext.reads(text, fmt="py:percent")
@@ -68,9 +72,14 @@ def text_to_notebook(text: str, name: str = "<notebook>") -> NotebookNode:
             names = str(cell.metadata.get("reads", "")).split()
             if not names:
                 raise CourseError(f'{name}: test cell {grade_id} declares no reads="<answers it reads>"')
+            wanted = str(cell.metadata.get("scaffold", "")).split()
+            if wanted:
+                source = inject(source, wanted, scaffolds or {}, f"{name}: test cell {grade_id}")
             source = reads_line(names) + "\n" + source
-        elif "reads" in cell.metadata:
-            raise CourseError(f"{name}: {grade_id} is no test cell but declares reads=")
+        else:
+            for key in ("reads", "scaffold"):
+                if key in cell.metadata:
+                    raise CourseError(f"{name}: {grade_id} is no test cell but declares {key}=")
         new = make(source=source, id=grade_id)
         new.metadata = {"nbgrader": nbgrader_metadata(kind, grade_id, points[0] if points else None)}
         if kind in ("given", "tests"):

@@ -1,0 +1,101 @@
+"""nbgrader_config.py derives the autograde pipeline from nbgrader's own default list: Execute
+replaced by lrcourse.verify.VerifiedExecute, lrcourse.preprocessors.CapOutput right after it,
+every other step nbgrader's; without an Execute step in the default, loading the config fails."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from helpers import ROOT
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.converters import Autograde
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    Execute,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
+from traitlets.config.loader import PyFileConfigLoader
+from traitlets.utils.importstring import import_item
+
+from lrcourse.execute import executor_class
+from lrcourse.preprocessors import CapOutput
+from lrcourse.verify import VerifiedExecute
+
+# The list nbgrader_config.py wrote out by hand before it was derived (nbgrader 0.9.6).
+HAND_WRITTEN = [
+    "lrcourse.verify.VerifiedExecute",
+    "lrcourse.preprocessors.CapOutput",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+DEFAULT = Autograde.class_traits()["autograde_preprocessors"]
+
+
+def resolved(steps) -> list[type]:
+    return [import_item(s) if isinstance(s, str) else s for s in steps]
+
+
+def configured_steps(folder=ROOT) -> list[type]:
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(folder)).load_config()
+    return resolved(config.Autograde.autograde_preprocessors)
+
+
+class NewStep(IgnorePattern):
+    """A step a later nbgrader might add to its default list."""
+
+
+def test_the_derived_pipeline_is_nbgraders_default_with_the_verifier_in_place_of_execute():
+    assert resolved(DEFAULT.default()) == [Execute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+                                           SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+    assert configured_steps() == [VerifiedExecute, CapOutput, IgnorePattern, ClearMetadataPreprocessor,
+                                  LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+    assert configured_steps() == resolved(HAND_WRITTEN)
+
+
+def test_lrcourse_grade_runs_the_verifier_in_the_workers_and_nbgraders_other_steps_after_it():
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+    run, after = executor_class(config)
+    assert run is VerifiedExecute
+    assert after == configured_steps()[1:]  # what make_converter hands nbgrader, in nbgrader's order
+
+
+def test_a_step_a_newer_nbgrader_adds_to_its_default_is_kept(monkeypatch):
+    steps = [Execute, IgnorePattern, NewStep, LimitOutput]
+    monkeypatch.setattr(DEFAULT, "default", lambda obj=None: list(steps))
+    assert configured_steps() == [VerifiedExecute, CapOutput, IgnorePattern, NewStep, LimitOutput]
+
+
+@pytest.mark.parametrize("steps", [[IgnorePattern, LimitOutput], [Execute, VerifiedExecute], [VerifiedExecute]])
+def test_a_default_without_one_plain_execute_step_stops_the_config_from_loading(monkeypatch, steps):
+    monkeypatch.setattr(DEFAULT, "default", lambda obj=None: list(steps))
+    with pytest.raises(SystemExit, match="should hold one nbgrader.preprocessors.Execute step"):
+        configured_steps()
+
+
+def test_nbgrader_itself_stops_instead_of_grading_without_the_config(tmp_path):
+    """traitlets logs an ordinary exception raised in a config file and runs on without the file;
+    the config's SystemExit ends the nbgrader command."""
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    script = ("import sys\n"
+              "from nbgrader.converters import Autograde\n"
+              "from nbgrader.preprocessors import LimitOutput\n"
+              "Autograde.class_traits()['autograde_preprocessors'].default = lambda obj=None: [LimitOutput]\n"
+              "from nbgrader.apps.nbgraderapp import main\n"
+              "sys.argv = ['nbgrader', 'db', 'student', 'list']\n"
+              "main()\n")
+    env = {**os.environ, "PATH": os.pathsep.join([str(ROOT / ".venv" / "bin"), os.environ.get("PATH", "")])}
+    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert proc.returncode != 0, proc.stdout + proc.stderr
+    assert "should hold one nbgrader.preprocessors.Execute step" in proc.stderr
