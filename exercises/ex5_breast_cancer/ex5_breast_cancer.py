@@ -351,26 +351,13 @@ ax_pr.set_title('Precision-recall curve, malignant as the positive class')
 plt.show()
 ### END SOLUTION
 
-# %% lrc="tests ex5_curves_tests_roc 1" reads="fpr tpr"
+# %% lrc="tests ex5_curves_tests_roc 1" reads="fpr tpr" scaffold="dist_to_polyline"
 # Checks fpr and tpr: a ROC curve (hidden: the test split's, with malignant as positive).
 _fpr = np.asarray(fpr, dtype=float).reshape(-1)
 _tpr = np.asarray(tpr, dtype=float).reshape(-1)
 assert _fpr.shape == _tpr.shape and _fpr.size >= 2, "fpr and tpr should be 1-D arrays of the same length"
 assert np.all((_fpr >= 0) & (_fpr <= 1) & (_tpr >= 0) & (_tpr <= 1)), "rates lie between 0 and 1"
 ### BEGIN HIDDEN TESTS
-
-
-def _dist_to_polyline(px, py, lx, ly):
-    """Distance from each point (px, py) to the polyline through (lx, ly)."""
-    if lx.size == 1:
-        return np.hypot(px - lx[0], py - ly[0])
-    ax, ay, dx, dy = lx[:-1], ly[:-1], np.diff(lx), np.diff(ly)
-    length2 = dx * dx + dy * dy
-    t = ((px[:, None] - ax) * dx + (py[:, None] - ay) * dy) / np.where(length2 > 0, length2, 1)
-    t = np.clip(t, 0, 1)
-    return np.min(np.hypot(px[:, None] - (ax + t * dx), py[:, None] - (ay + t * dy)), axis=1)
-
-
 _REF_FPR = [0.0, 0.0, 0.0, 0.19444444444444445, 0.19444444444444445, 1.0]  # ref: fpr.tolist()
 _REF_TPR = [0.0, 0.023809523809523808, 0.9761904761904762, 0.9761904761904762, 1.0, 1.0]  # ref: tpr.tolist()
 _REF_AUC = 0.9953703703703705  # ref: auc
@@ -383,7 +370,7 @@ assert abs(np.trapezoid(_tpr[_order], _fpr[_order]) - _REF_AUC) <= 1e-6, (
     "not from predicted labels or a few thresholds")
 ### END HIDDEN TESTS
 
-# %% lrc="tests ex5_curves_tests_pr 1" reads="precision_curve recall_curve"
+# %% lrc="tests ex5_curves_tests_pr 1" reads="precision_curve recall_curve" scaffold="points_in step_area"
 # Checks precision_curve and recall_curve: a precision-recall curve (hidden: malignant as positive).
 _prec = np.asarray(precision_curve, dtype=float).reshape(-1)
 _rcl = np.asarray(recall_curve, dtype=float).reshape(-1)
@@ -391,21 +378,6 @@ assert _prec.shape == _rcl.shape and _prec.size >= 2, (
     "precision_curve and recall_curve should be 1-D arrays of the same length")
 assert np.all((_prec >= 0) & (_prec <= 1) & (_rcl >= 0) & (_rcl <= 1)), "precision and recall lie between 0 and 1"
 ### BEGIN HIDDEN TESTS
-
-
-def _points_in(px, py, sx, sy, tol=1e-9):
-    """Whether every point (px, py) is one of the points (sx, sy)."""
-    return bool(np.all(np.min(np.maximum(np.abs(px[:, None] - sx), np.abs(py[:, None] - sy)), axis=1) <= tol))
-
-
-def _step_area(r, p):
-    """Average precision of a point set: sum over recall levels of the step times the best precision."""
-    r = np.round(r, 9)
-    levels = np.unique(r[r > 0])
-    best = np.array([p[r == level].max() for level in levels])
-    return float(np.sum(np.diff(np.r_[0.0, levels]) * best))
-
-
 _REF_PRECISION = [0.3684210526315789, 0.37168141592920356, 0.375, 0.3783783783783784, 0.38181818181818183, 0.3853211009174312, 0.3888888888888889, 0.3925233644859813, 0.39622641509433965, 0.4, 0.40384615384615385, 0.4077669902912621, 0.4117647058823529, 0.4158415841584158, 0.42, 0.42424242424242425, 0.42857142857142855, 0.4329896907216495, 0.4375, 0.4421052631578947, 0.44680851063829785, 0.45161290322580644, 0.45652173913043476, 0.46153846153846156, 0.4666666666666667, 0.47191011235955055, 0.4772727272727273, 0.4827586206896552, 0.4883720930232558, 0.49411764705882355, 0.5, 0.5060240963855421, 0.5121951219512195, 0.5185185185185185, 0.525, 0.5316455696202531, 0.5384615384615384, 0.5454545454545454, 0.5526315789473685, 0.56, 0.5675675675675675, 0.5753424657534246, 0.5833333333333334, 0.5915492957746479, 0.6, 0.6086956521739131, 0.6176470588235294, 0.6268656716417911, 0.6363636363636364, 0.6461538461538462, 0.65625, 0.6666666666666666, 0.6774193548387096, 0.6885245901639344, 0.7, 0.711864406779661, 0.7241379310344828, 0.7368421052631579, 0.75, 0.7454545454545455, 0.7592592592592593, 0.7735849056603774, 0.7884615384615384, 0.803921568627451, 0.82, 0.8367346938775511, 0.8541666666666666, 0.8723404255319149, 0.8913043478260869, 0.9111111111111111, 0.9318181818181818, 0.9534883720930233, 0.9761904761904762, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]  # ref: precision_curve.tolist()
 _REF_RECALL = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.9761904761904762, 0.9761904761904762, 0.9761904761904762, 0.9761904761904762, 0.9761904761904762, 0.9761904761904762, 0.9761904761904762, 0.9761904761904762, 0.9761904761904762, 0.9761904761904762, 0.9761904761904762, 0.9761904761904762, 0.9761904761904762, 0.9761904761904762, 0.9761904761904762, 0.9523809523809523, 0.9285714285714286, 0.9047619047619048, 0.8809523809523809, 0.8571428571428571, 0.8333333333333334, 0.8095238095238095, 0.7857142857142857, 0.7619047619047619, 0.7380952380952381, 0.7142857142857143, 0.6904761904761905, 0.6666666666666666, 0.6428571428571429, 0.6190476190476191, 0.5952380952380952, 0.5714285714285714, 0.5476190476190477, 0.5238095238095238, 0.5, 0.47619047619047616, 0.4523809523809524, 0.42857142857142855, 0.40476190476190477, 0.38095238095238093, 0.35714285714285715, 0.3333333333333333, 0.30952380952380953, 0.2857142857142857, 0.2619047619047619, 0.23809523809523808, 0.21428571428571427, 0.19047619047619047, 0.16666666666666666, 0.14285714285714285, 0.11904761904761904, 0.09523809523809523, 0.07142857142857142, 0.047619047619047616, 0.023809523809523808, 0.0]  # ref: recall_curve.tolist()
 _ref_r, _ref_p = np.asarray(_REF_RECALL), np.asarray(_REF_PRECISION)
@@ -417,7 +389,7 @@ assert abs(_step_area(_rcl, _prec) - _step_area(_ref_r, _ref_p)) <= 1e-6, (
     "from the predicted probabilities, not from predicted labels or a few thresholds")
 ### END HIDDEN TESTS
 
-# %% lrc="tests ex5_curves_tests_fig_roc 0.5" reads="fig_roc fpr tpr"
+# %% lrc="tests ex5_curves_tests_fig_roc 0.5" reads="fig_roc fpr tpr" scaffold="dist_to_polyline"
 # Checks fig_roc: a Figure with labelled axes that draws tpr against fpr.
 import matplotlib.axes
 import matplotlib.figure
@@ -431,19 +403,6 @@ assert _axes, "fig_roc draws no lines: plot tpr against fpr"
 assert any(a.get_xlabel().strip() and a.get_ylabel().strip() for a in _axes), (
     "label both axes of the ROC plot (ax.set_xlabel, ax.set_ylabel)")
 ### BEGIN HIDDEN TESTS
-
-
-def _dist_to_polyline(px, py, lx, ly):
-    """Distance from each point (px, py) to the polyline through (lx, ly)."""
-    if lx.size == 1:
-        return np.hypot(px - lx[0], py - ly[0])
-    ax, ay, dx, dy = lx[:-1], ly[:-1], np.diff(lx), np.diff(ly)
-    length2 = dx * dx + dy * dy
-    t = ((px[:, None] - ax) * dx + (py[:, None] - ay) * dy) / np.where(length2 > 0, length2, 1)
-    t = np.clip(t, 0, 1)
-    return np.min(np.hypot(px[:, None] - (ax + t * dx), py[:, None] - (ay + t * dy)), axis=1)
-
-
 def _draws(line, x, y):
     """Whether a line traces the same polyline as (x, y), whatever points either one uses."""
     lx = np.asarray(line.get_xdata(), dtype=float).reshape(-1)
@@ -461,7 +420,7 @@ assert _x.shape == _y.shape and any(_draws(ln, _x, _y) for a in _labelled for ln
     "the labelled axes of fig_roc should draw your ROC curve: x = fpr, y = tpr")
 ### END HIDDEN TESTS
 
-# %% lrc="tests ex5_curves_tests_fig_pr 0.5" reads="fig_pr precision_curve recall_curve"
+# %% lrc="tests ex5_curves_tests_fig_pr 0.5" reads="fig_pr precision_curve recall_curve" scaffold="points_in step_area"
 # Checks fig_pr: a Figure with labelled axes that draws precision_curve against recall_curve.
 import matplotlib.axes
 import matplotlib.figure
@@ -475,21 +434,6 @@ assert _axes, "fig_pr draws no lines: plot precision_curve against recall_curve"
 assert any(a.get_xlabel().strip() and a.get_ylabel().strip() for a in _axes), (
     "label both axes of the precision-recall plot (ax.set_xlabel, ax.set_ylabel)")
 ### BEGIN HIDDEN TESTS
-
-
-def _points_in(px, py, sx, sy, tol=1e-9):
-    """Whether every point (px, py) is one of the points (sx, sy)."""
-    return bool(np.all(np.min(np.maximum(np.abs(px[:, None] - sx), np.abs(py[:, None] - sy)), axis=1) <= tol))
-
-
-def _step_area(r, p):
-    """Average precision of a point set: sum over recall levels of the step times the best precision."""
-    r = np.round(r, 9)
-    levels = np.unique(r[r > 0])
-    best = np.array([p[r == level].max() for level in levels])
-    return float(np.sum(np.diff(np.r_[0.0, levels]) * best))
-
-
 def _draws(line, r, p):
     """Whether a line draws the points (r, p): the same points, or one set within the other
     with the same step area (a curve with or without its intermediate points)."""
