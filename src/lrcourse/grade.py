@@ -457,14 +457,14 @@ def sandbox_warning(course: Course) -> str | None:
     return unavailable_reason()
 
 
-def grade(*, root: str | None = None, workers: int | None = None, force: bool = False,
+def grade(course: Course | None = None, *, workers: int | None = None, force: bool = False,
           scheduler: str | None = None, students: list[str] | None = None,
-          progress: bool = True) -> GradeReport:
+          progress: bool = True, root: str | None = None) -> GradeReport:
     """Autograde submitted/ with `workers` processes (default: all cores) or a Dask scheduler."""
     from tqdm import tqdm
 
     start = time.perf_counter()
-    course = Course.here(root)
+    course = Course.of(course, root)
     ensure_assignment(course)
     store = st.StatusStore(course)
     everyone = st.submitted_students(course)
