@@ -6,6 +6,8 @@ Times, as wall-clock seconds of the whole process, `--runs` times each:
   grade fresh  `lrcourse grade` in a fresh scratch course with nothing submitted (a new
                copy every run: no gradebook, nothing graded before)
   grade again  `lrcourse grade` once more in the same scratch course
+  nbgrader     `python -c "import nbgrader"`: the floor of any verb that asks nbgrader's
+               CourseDirectory where the course's folders are
 
 and prints the median, the fastest and the slowest run, with the machine's load average
 (other work on the machine slows every number). The scratch course is a copy of this
@@ -55,7 +57,8 @@ def main() -> None:
     parser.add_argument("--lrcourse", default=str(Path(sys.executable).with_name("lrcourse")),
                         help="the lrcourse executable (default: the one beside this Python)")
     args = parser.parse_args()
-    times: dict[str, list[float]] = {"help": [], "grade fresh": [], "grade again": []}
+    times: dict[str, list[float]] = {"help": [], "grade fresh": [], "grade again": [], "nbgrader": []}
+    python = str(Path(args.lrcourse).with_name("python"))
     load = [os.getloadavg()[0]]
     with tempfile.TemporaryDirectory(prefix="lrcourse-startup-") as tmp:
         for run in range(args.runs):
@@ -63,6 +66,7 @@ def main() -> None:
             times["help"].append(timed([args.lrcourse, "--help"], course))
             times["grade fresh"].append(timed([args.lrcourse, "grade", "--no-progress"], course))
             times["grade again"].append(timed([args.lrcourse, "grade", "--no-progress"], course))
+            times["nbgrader"].append(timed([python, "-c", "import nbgrader"], course))
             load.append(os.getloadavg()[0])
     print(f"{args.runs} runs each; 1-minute load average {min(load):.2f} to {max(load):.2f} "
           f"on {os.cpu_count()} cores")
