@@ -3,14 +3,25 @@ a student's export status. No kernel, no nbgrader run: each test takes milliseco
 
 from __future__ import annotations
 
+import argparse
+import functools
+import importlib
+import inspect
 import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat
 import pytest
 from helpers import ROOT, release_nb
 
+from lrcourse import course as course_module
+from lrcourse.cli import VERBS, Group, Verb, main, opt, options_from_signature
 from lrcourse.course import Course, CourseError, exercise_order
 from lrcourse.export import student_status
+from lrcourse.grade import GradeReport, grade
 from lrcourse.notebooks import text_to_notebook
 from lrcourse.scenarios import scenarios_for
 from lrcourse.status import NOT_SUBMITTED
@@ -223,3 +234,148 @@ def test_the_default_layout_is_nbgraders_and_the_cell_timeout_is_the_configured_
     course = Course(ROOT)
     assert course.step_dir("autograded", "bob") == ROOT / "autograded" / "bob" / "logistic_regression"
     assert course.cell_timeout() == course.config.Execute.timeout == 60
+
+
+# --- the command: options from the verbs' signatures, one Course per command
+
+def leaf_verbs() -> dict[tuple[str, ...], Verb]:
+    """Every verb of the command by the words that call it: ("grade",), ("repos", "create"), ..."""
+    found = {}
+    for name, verb in VERBS.items():
+        for action, leaf in (verb.actions.items() if isinstance(verb, Group) else [(None, verb)]):
+            found[(name, action) if action else (name,)] = leaf
+    return found
+
+
+def signature_defaults(verb: Verb) -> dict[str, object]:
+    """The defaults the verb's function gives its command-line options that take a value."""
+    params = inspect.signature(verb.function()).parameters
+    return {name: params[name].default for name in verb.options
+            if params[name].default not in (None, inspect.Parameter.empty)
+            and not isinstance(params[name].default, bool)}
+
+
+def fake_verb(course: Course | None = None, *, to: str = "elsewhere.csv", tries: int = 3,
+              workers: int | None = None, quiet: bool = False, progress: bool = True,
+              names: list[str] | None = None, root: str | None = None):
+    """A verb with one parameter of each kind the command knows."""
+
+
+FAKE_OPTIONS = {"to": opt("output"), "tries": opt("attempts"), "workers": opt("workers", "-j", "--workers"),
+                "quiet": opt("say less"), "progress": opt("no progress bar"), "names": opt("a name", "--name")}
+
+
+def test_options_take_their_kind_and_default_from_the_signature_and_argparse_keeps_no_default(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # no wrapped help lines
+    parser = argparse.ArgumentParser()
+    options_from_signature(parser, fake_verb, FAKE_OPTIONS)
+    text = parser.format_help()
+    assert "output (default: elsewhere.csv)" in text and "attempts (default: 3)" in text
+    assert "--no-progress" in text and "--quiet" in text and "--name NAME" in text
+    assert "(default: None)" not in text and "(default: True)" not in text
+    assert vars(parser.parse_args([])) == {}  # nothing given: the function's own defaults apply
+    given = parser.parse_args(["--tries", "5", "-j", "2", "--quiet", "--no-progress", "--name", "a", "--name", "b"])
+    assert vars(given) == {"tries": 5, "workers": 2, "quiet": True, "progress": False, "names": ["a", "b"]}
+
+
+def test_an_option_for_no_parameter_of_the_verb_is_refused():
+    with pytest.raises(TypeError, match="'tires'"):
+        options_from_signature(argparse.ArgumentParser(), fake_verb, {"tires": opt("attempts")})
+    with pytest.raises(TypeError, match="'root'"):
+        options_from_signature(argparse.ArgumentParser(), fake_verb, {"root": opt("course root")})
+
+
+@pytest.mark.parametrize("words", list(leaf_verbs()), ids=" ".join)
+def test_every_verbs_help_shows_the_defaults_of_its_function(words, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    with pytest.raises(SystemExit) as done:
+        main([*words, "--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    for name, default in signature_defaults(leaf_verbs()[words]).items():
+        assert f"(default: {default})" in text, f"--help of `{' '.join(words)}` does not show {name}={default!r}"
+
+
+def test_the_signature_defaults_are_the_ones_the_verbs_document():
+    """A few by value, so that the test above cannot pass on an empty list of defaults."""
+    verbs = leaf_verbs()
+    assert signature_defaults(verbs[("export",)]) == {"to": "grades.csv"}
+    assert signature_defaults(verbs[("report",)]) == {"out": "exports/report"}
+    assert signature_defaults(verbs[("repos", "clone")]) == {"prefix": "logistic-regression", "into": "clones"}
+
+
+def cli_and_python_calls(words, verb: Verb, root: Path, monkeypatch) -> tuple[dict, dict]:
+    """The arguments the verb's function gets from `lrcourse --root <root> <words>` with only the
+    required options, and from a Python call with the same values, each with its defaults applied."""
+    real = verb.function()
+    sig = inspect.signature(real)
+    calls = []
+
+    @functools.wraps(real)
+    def recorder(*args, **kwargs):
+        calls.append(sig.bind(*args, **kwargs))
+        return SimpleNamespace(exit_code=0, failed={}, ungraded=[], summary=lambda: "")
+
+    module, name = verb.target.split(":")
+    monkeypatch.setattr(importlib.import_module(f"lrcourse.{module}"), name, recorder)
+    required = {n: f"given-{n}" for n in verb.options if sig.parameters[n].default is inspect.Parameter.empty}
+    argv = []
+    for n, value in required.items():
+        flags = verb.options[n].flags
+        argv += [value] if flags and not flags[0].startswith("-") else [flags[0] if flags else f"--{n}", value]
+    assert main(["--root", str(root), *words, *argv]) == 0
+    if "course" in sig.parameters:
+        required["course"] = Course(root.resolve())
+    elif "root" in sig.parameters:
+        required["root"] = str(root)
+    from_python = sig.bind(**required)
+    (from_cli,) = calls
+    from_cli.apply_defaults()
+    from_python.apply_defaults()
+    return from_cli.arguments, from_python.arguments
+
+
+@pytest.mark.parametrize("words", list(leaf_verbs()), ids=" ".join)
+def test_a_verb_called_from_the_cli_gets_the_defaults_it_gets_when_called_from_python(words, tmp_path, monkeypatch):
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    from_cli, from_python = cli_and_python_calls(words, leaf_verbs()[words], tmp_path, monkeypatch)
+    assert from_cli == from_python
+
+
+def test_the_cli_hands_the_grade_verb_the_course_and_the_options_given(tmp_path, monkeypatch):
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    calls = []
+
+    @functools.wraps(grade)
+    def recorder(course, **kwargs):
+        calls.append((course, kwargs))
+        return GradeReport()
+
+    monkeypatch.setattr("lrcourse.grade.grade", recorder)
+    argv = ["--root", str(tmp_path), "autograde", "-j", "3", "--force", "--student", "a", "--student", "b",
+            "--no-progress"]
+    assert main(argv) == 0
+    assert calls == [(Course(tmp_path.resolve()), {"workers": 3, "force": True, "students": ["a", "b"],
+                                                    "progress": False})]
+
+
+def test_the_config_is_loaded_once_per_course_and_a_verb_given_a_course_uses_it(tmp_path, monkeypatch):
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    loads = []
+    real_load = course_module.load_config
+    monkeypatch.setattr(course_module, "load_config", lambda folder: loads.append(folder) or real_load(folder))
+    course = Course(tmp_path)
+    assert Course.of(course) is course and Course.of(root=str(tmp_path)) == course
+    course.step_dir("submitted", "bob"), course.cell_timeout(), course.db_url, course.config
+    assert loads == [tmp_path]
+    with pytest.raises(TypeError):
+        Course.of(course, root=str(tmp_path))
+
+
+def test_lrcourse_help_imports_no_verb_and_neither_nbgrader_nor_numpy():
+    probe = ("import sys\nfrom lrcourse.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('nbgrader', 'nbformat', 'numpy', "
+             "'sklearn', 'traitlets') or m in ('lrcourse.grade', 'lrcourse.export', 'lrcourse.collect')))")
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert "usage: lrcourse" in proc.stdout and "return-feedback" in proc.stdout
+    assert proc.stdout.splitlines()[-1] == "[]"

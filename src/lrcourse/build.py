@@ -102,9 +102,9 @@ def rubric_markdown(course: Course) -> str:
     return "\n".join(parts)
 
 
-def build(*, root: str | None = None) -> Course:
+def build(course: Course | None = None, *, root: str | None = None) -> Course:
     """Regenerate source/, release/ and solutions/ from exercises/; fail on a broken solution."""
-    course = Course.here(root)
+    course = Course.of(course, root)
     build_sources(course)
     # A scratch gradebook: building never touches the course's gradebook, which may hold
     # a term's grades; `lrcourse grade` loads the assignment into it when it needs to.

@@ -265,12 +265,12 @@ def add_to_gradebook(course: Course, entries: list[RosterEntry]) -> None:
                                         email=e.email)
 
 
-def collect(*, repos: str, root: str | None = None, roster: str | None = None, deadline: str | None = None,
+def collect(course: Course | None = None, *, repos: str, roster: str | None = None, deadline: str | None = None,
             prefix: str | None = None, released: str | None = None, now: datetime | None = None,
-            org: str | None = None) -> CollectResult:
+            org: str | None = None, root: str | None = None) -> CollectResult:
     """Copy each student's notebooks, as of their last commit at or before `deadline`, into submitted/.
     With `org`, first clone or update `<repos>/<prefix>-<username>` for every roster student."""
-    course = Course.here(root)
+    course = Course.of(course, root)
     repos_dir = Path(repos)
     when = When(parse_deadline(deadline), parse_time(released, "--released") if released else None, now)
     if org:

@@ -43,6 +43,14 @@ def find_root(start: Path | None = None) -> Path:
     raise CourseError(f"no nbgrader_config.py at or above {here}: run this inside the course")
 
 
+def load_config(folder: Path | str):
+    """The traitlets config of `folder`/nbgrader_config.py, as the nbgrader CLI loads it
+    (the one place it is loaded; `Course.config` keeps it for the command)."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    return PyFileConfigLoader("nbgrader_config.py", path=str(folder)).load_config()
+
+
 @dataclass(frozen=True)
 class Course:
     root: Path
@@ -51,12 +59,18 @@ class Course:
     def here(cls, root: Path | str | None = None) -> Course:
         return cls(find_root(Path(root) if root else None))
 
+    @classmethod
+    def of(cls, course: Course | None = None, root: Path | str | None = None) -> Course:
+        """The course a verb works on: `course` as given (the CLI builds one per command, so
+        its config is loaded once), else the course at or above `root` (or the working folder)."""
+        if course is not None and root is not None:
+            raise TypeError("give a course or a root, not both")
+        return course if course is not None else cls.here(root)
+
     @cached_property
     def config(self):
-        """nbgrader_config.py, loaded once: what the nbgrader CLI sees."""
-        from traitlets.config.loader import PyFileConfigLoader
-
-        return PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
+        """nbgrader_config.py, loaded once per Course: what the nbgrader CLI sees."""
+        return load_config(self.root)
 
     @cached_property
     def coursedir(self):

@@ -23,9 +23,9 @@ from .report import report
 EXPORT = "exports/grades.csv"
 
 
-def demo(*, root: str | None = None, progress: bool = True) -> GradeReport:
+def demo(course: Course | None = None, *, progress: bool = True, root: str | None = None) -> GradeReport:
     """Grade the bundled example submissions: autograde, feedback, exports."""
-    course = Course.here(root)
+    course = Course.of(course, root)
     examples = course.root / EXAMPLES_DIR
     if not examples.is_dir():
         raise CourseError(f"no example submissions in {examples} (run `lrcourse examples`)")
@@ -38,15 +38,15 @@ def demo(*, root: str | None = None, progress: bool = True) -> GradeReport:
     folders = [course.root / course.coursedir.autograded_directory,
                course.root / course.coursedir.feedback_directory, (course.root / EXPORT).parent]
     old = [snapshot(folder) for folder in folders]
-    result = grade(root=str(course.root), progress=progress)
+    result = grade(course, progress=progress)
     print(result.summary())
     keep_if_equivalent(old[0], folders[0])  # before feedback, which is rendered from these notebooks
-    written = feedback(root=str(course.root))
+    written = feedback(course)
     if written.failed or written.ungraded:
         print(written.summary())  # the examples' written answers are never graded by hand
     keep_if_equivalent(old[1], folders[1])
-    out = export(root=str(course.root), to=EXPORT)
-    page = report(root=str(course.root))
+    out = export(course, to=EXPORT)
+    page = report(course)
     keep_if_equivalent(old[2], folders[2])
     by_question = out.with_name(out.stem + "_by_question.csv")
     print(f"demo: feedback in {course.coursedir.feedback_directory}/, grades in "

@@ -68,9 +68,9 @@ def partial(course: Course, stem: str, src, rel):
     return fill_answers(rel, answers)
 
 
-def make_examples(*, root: str | None = None) -> list[str]:
+def make_examples(course: Course | None = None, *, root: str | None = None) -> list[str]:
     """Regenerate examples/submitted/ from release/ and the scenarios; returns the students."""
-    course = Course.here(root)
+    course = Course.of(course, root)
     out = course.root / EXAMPLES_DIR
     if out.exists():
         shutil.rmtree(out)

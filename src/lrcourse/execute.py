@@ -14,8 +14,10 @@ import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
+from .course import load_config
 from .status import FAILED, GRADED, KERNEL_DIED, TIMED_OUT
 
 
@@ -46,25 +48,16 @@ def autograde_env():
             os.environ["NBGRADER_EXECUTION"] = old
 
 
-def load_config(config_dir: str):
-    from traitlets.config.loader import PyFileConfigLoader
-
-    return PyFileConfigLoader("nbgrader_config.py", path=config_dir).load_config()
-
-
-_CONFIG_CACHE: dict[str, object] = {}
-
-
+@lru_cache(maxsize=4)
 def config_from_text(text: str):
-    """nbgrader's config from the text of nbgrader_config.py (a worker may have no course copy)."""
-    if text not in _CONFIG_CACHE:
-        folder = tempfile.mkdtemp(prefix="lrcourse-config-")
-        try:
-            Path(folder, "nbgrader_config.py").write_text(text)
-            _CONFIG_CACHE[text] = load_config(folder)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-    return _CONFIG_CACHE[text]
+    """nbgrader's config from the text of nbgrader_config.py, loaded once per worker process
+    (a worker may have no course copy; the coordinator uses `Course.config`)."""
+    folder = tempfile.mkdtemp(prefix="lrcourse-config-")
+    try:
+        Path(folder, "nbgrader_config.py").write_text(text)
+        return load_config(folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def executor_class(config):

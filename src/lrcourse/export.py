@@ -120,10 +120,11 @@ def student_record(course: Course, student: str, store: StatusStore, cells) -> d
     }
 
 
-def export(*, root: str | None = None, to: str = "grades.csv", roster: str | None = None) -> Path:
+def export(course: Course | None = None, *, to: str = "grades.csv", roster: str | None = None,
+           root: str | None = None) -> Path:
     """Write grades CSV (nbgrader's, with status), per-question CSV, per-student JSON and the
     Canvas and Moodle import files (students named through `roster`, collect's CSV, if given)."""
-    course = Course.here(root)
+    course = Course.of(course, root)
     out = (course.root / to).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     course.nbgrader("export", f"--to={out}", quiet=True)

@@ -49,9 +49,9 @@ class FeedbackReport:
         return "\n".join(lines)
 
 
-def feedback(*, root: str | None = None) -> FeedbackReport:
+def feedback(course: Course | None = None, *, root: str | None = None) -> FeedbackReport:
     """Write feedback/<student>/logistic_regression/<notebook>.html for every autograded student."""
-    course = Course.here(root)
+    course = Course.of(course, root)
     report = FeedbackReport(course)
     if any(any(folder.glob("*.ipynb")) for folder in course.student_dirs("autograded").values()):
         proc = course.nbgrader("generate_feedback", ASSIGNMENT, "--force", check=False, quiet=True)
@@ -76,10 +76,10 @@ def feedback(*, root: str | None = None) -> FeedbackReport:
     return report
 
 
-def return_feedback(*, repos: str, root: str | None = None, out: str = "feedback-repos",
-                    roster: str | None = None, prefix: str | None = None) -> Path:
+def return_feedback(course: Course | None = None, *, repos: str, out: str = "feedback-repos",
+                    roster: str | None = None, prefix: str | None = None, root: str | None = None) -> Path:
     """Copy each student's feedback HTML (from feedback/) to <out>/<repository folder>/feedback/."""
-    course = Course.here(root)
+    course = Course.of(course, root)
     people = read_roster(Path(roster)) if roster else {}
     target = Path(out)
     for repo, user, entry in identify(Path(repos), people, prefix):

@@ -457,15 +457,12 @@ def sandbox_warning(course: Course) -> str | None:
     return unavailable_reason()
 
 
-def grade(*, root: str | None = None, workers: int | None = None, force: bool = False,
+def grade(course: Course | None = None, *, workers: int | None = None, force: bool = False,
           scheduler: str | None = None, students: list[str] | None = None,
-          progress: bool = True) -> GradeReport:
+          progress: bool = True, root: str | None = None) -> GradeReport:
     """Autograde submitted/ with `workers` processes (default: all cores) or a Dask scheduler."""
-    from tqdm import tqdm
-
     start = time.perf_counter()
-    course = Course.here(root)
-    ensure_assignment(course)
+    course = Course.of(course, root)
     store = st.StatusStore(course)
     everyone = st.submitted_students(course)
     chosen = [s for s in everyone if not students or s in students]
@@ -480,9 +477,16 @@ def grade(*, root: str | None = None, workers: int | None = None, force: bool = 
             report.skipped.append(student)
         else:
             todo[student] = current
+    if not todo:  # nothing to grade: no gradebook update, no nbgrader run, no workers
+        shutil.rmtree(course.root / STAGING_DIR, ignore_errors=True)
+        report.seconds = time.perf_counter() - start
+        return report
+    from tqdm import tqdm
+
+    ensure_assignment(course)
     total = sum(submitted_notebook_count(course, s) for s in todo)
     workers = workers or os.cpu_count() or 1
-    report.unsandboxed = sandbox_warning(course) if todo else None
+    report.unsandboxed = sandbox_warning(course)
     if report.unsandboxed:
         print(f"{SANDBOX_MARKER} UNSANDBOXED: student code runs with the grader's rights here: "
               f"{report.unsandboxed} (see docs/sandbox.md)", file=sys.stderr, flush=True)

@@ -146,9 +146,9 @@ def attention_table(course: Course) -> list[str]:
             "<th>written answers waiting</th><th>review</th></tr>", *rows, "</table>"]
 
 
-def report(*, root: str | None = None, out: str = "exports/report") -> Path:
+def report(course: Course | None = None, *, out: str = "exports/report", root: str | None = None) -> Path:
     """Write <out>/index.html with score distributions, pass rates and common failures."""
-    course = Course.here(root)
+    course = Course.of(course, root)
     folder = (course.root / out).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     cells, auto_cells, totals, passed, attempted, messages, excluded = collect(course)

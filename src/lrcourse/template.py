@@ -417,9 +417,9 @@ def write_template(course: Course, out: Path) -> list[str]:
     return changed
 
 
-def template(*, root: str | None = None, out: str | None = None) -> Path:
+def template(course: Course | None = None, *, out: str | None = None, root: str | None = None) -> Path:
     """Build the student template repository folder (default: student-template/ in the course)."""
-    course = Course.here(root)
+    course = Course.of(course, root)
     folder = Path(out) if out else course.root / DEFAULT_OUT
     changed = write_template(course, folder)
     print(f"template: {folder} ({len(changed)} files changed"
