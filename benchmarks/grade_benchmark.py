@@ -189,7 +189,7 @@ def main() -> int:
             ours = graded_rows(courses[name])
             both = stock_rows.keys() & ours.keys()
             agree = bool(both) and all(stock_rows[k] == ours[k] for k in both)
-            print(f"grades of {labels[name]} identical to stock nbgrader ({len(both)} notebooks both graded): "
+            print(f"grades of {labels[name]} identical to stock nbgrader ({len(both)} gradebook rows graded by both): "
                   f"{agree}")
             same &= agree
 
