@@ -40,8 +40,14 @@ from traitlets import Integer, Unicode
 
 from . import handover
 from .declarations import VERIFIER_NOTE, declared_reads, kind, nbgrader_meta
+from .kernel_manager import SingleUseKernelManager
 
 HANDOVER_SOURCE = Path(handover.__file__).read_text()
+# The cell line that defines the hand-over functions in a kernel. The source travels as one
+# string literal, compiled by Python itself: given as cell text, IPython's input transformers
+# and per-statement compilation took 60-270 ms a cell, against about 10 ms this way.
+HANDOVER_DEFINE = (f"__import__('builtins').exec(__import__('builtins').compile("
+                   f"{HANDOVER_SOURCE!r}, '<lrcourse hand-over>', 'exec'))")
 
 
 # --- the preprocessor --------------------------------------------------------------------------
@@ -64,6 +70,9 @@ class VerifiedExecute(Execute):
         "gigabytes cannot fill the grader's memory.").tag(config=True)
 
     def __init__(self, *args, reference: NotebookNode | None = None, **kwargs):
+        # Both kernels serve this notebook only: stopping them does not wait (lrcourse.kernel_manager).
+        # nbgrader's Execute sets this argument itself, so configuration cannot.
+        kwargs.setdefault("kernel_manager_class", SingleUseKernelManager)
         super().__init__(*args, **kwargs)
         self.reference = reference
         self._arrived: dict[int, int] = {}
@@ -96,10 +105,10 @@ class VerifiedExecute(Execute):
                  if nbgrader_meta(c).get("grade_id") in reads and c.cell_type == "code"}
         student = copy.deepcopy(arranged)
         for gid, i in tests.items():
-            student.cells[i].source = f"{HANDOVER_SOURCE}\n\n_lrc_hand_over({reads[gid]!r})\n"
+            student.cells[i].source = f"{HANDOVER_DEFINE}\n_lrc_hand_over({reads[gid]!r})\n"
         # The verifier's kernel starts first and boots while the student's notebook runs: it needs
         # nothing from the student but the answers, which it receives cell by cell later.
-        verifier = Verifier(self.config, reference.metadata) if tests else None
+        verifier = Verifier(self.config, reference.metadata, self.kernel_manager_class) if tests else None
         try:
             student, resources = super().preprocess(student, resources, km)
             for cell, ran in zip(arranged.cells, student.cells, strict=True):
@@ -151,7 +160,7 @@ class VerifiedExecute(Execute):
     def _verify(self, reference: NotebookNode, payloads: dict, verifier: Verifier) -> dict[str, list]:
         """Run the reference's read-only and test cells in the verifier's fresh kernel; outputs by
         test id."""
-        cells = [nbformat.v4.new_code_cell(HANDOVER_SOURCE)]
+        cells = [nbformat.v4.new_code_cell(HANDOVER_DEFINE)]
         where = {}
         for cell in reference.cells:
             what = kind(cell)
@@ -190,12 +199,13 @@ class Verifier:
     replaced by a new one before it runs, so waiting never eats into the tests' own time.
     """
 
-    def __init__(self, config, metadata: NotebookNode):
+    def __init__(self, config, metadata: NotebookNode, manager_class: type | None = None):
         self.config, self.metadata = config, copy.deepcopy(metadata)
+        self.manager = {"kernel_manager_class": manager_class} if manager_class else {}
         self.folder = tempfile.TemporaryDirectory(prefix="lrcourse-verifier-")
         self.km = None
         self.started = time.monotonic()
-        self.runner = Execute(config=config)
+        self.runner = Execute(config=config, **self.manager)
         self.runner.nb = nbformat.v4.new_notebook(metadata=self.metadata)  # names the kernelspec
         self.runner.resources = {"metadata": {"path": self.folder.name}}
         try:
@@ -214,7 +224,7 @@ class Verifier:
         lifetime = kernel_lifetime(self.config)
         if self.km is not None and lifetime and time.monotonic() - self.started > lifetime / 2:
             self._stop()
-        runner = Execute(config=self.config)
+        runner = Execute(config=self.config, **self.manager)
         try:
             runner.preprocess(nb, {"metadata": {"path": self.folder.name}}, km=self.km)
         except DeadKernelError:
