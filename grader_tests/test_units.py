@@ -379,3 +379,56 @@ def test_lrcourse_help_imports_no_verb_and_neither_nbgrader_nor_numpy():
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert "usage: lrcourse" in proc.stdout and "return-feedback" in proc.stdout
     assert proc.stdout.splitlines()[-1] == "[]"
+
+
+# --- the sandbox's port relay (lrcourse.sandbox.relay), with a Unix echo server for a kernel
+
+def test_the_relay_copies_bytes_both_ways_and_stop_closes_every_connection(tmp_path):
+    import socket
+    import threading
+
+    from lrcourse.sandbox.relay import PORTS, Relay
+
+    def free_port() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    connection = {"ip": "127.0.0.1", **{key: free_port() for key in PORTS}}
+    servers = []
+    for key in PORTS:
+        server = socket.socket(socket.AF_UNIX)
+        server.bind(str(tmp_path / f"kernel-{connection[key]}"))
+        server.listen()
+        servers.append(server)
+
+    def echo(server):
+        conn, _ = server.accept()
+        with conn:
+            while data := conn.recv(1 << 16):
+                conn.sendall(data)
+
+    for server in servers:
+        threading.Thread(target=echo, args=(server,), daemon=True).start()
+    relay = Relay(connection, tmp_path / "kernel", alive=lambda: True, wait=5)
+    relay.start()
+    clients = []
+    try:
+        for key in PORTS:
+            client = socket.create_connection(("127.0.0.1", connection[key]), timeout=10)
+            clients.append(client)
+            payload = key.encode() * 50_000  # larger than one chunk: sent and read in pieces
+            threading.Thread(target=client.sendall, args=(payload,), daemon=True).start()
+            received = b""
+            while len(received) < len(payload):
+                received += client.recv(1 << 16)
+            assert received == payload
+    finally:
+        relay.stop()
+    for client in clients:
+        assert client.recv(1) == b""  # the relay closed it
+        client.close()
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", connection["shell_port"]), timeout=2)
+    for server in servers:
+        server.close()
