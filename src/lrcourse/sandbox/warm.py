@@ -67,10 +67,7 @@ PRELOAD = ("numpy", "pandas", "scipy.special", "scipy.stats", "sklearn.base", "s
            "sklearn.metrics", "sklearn.model_selection", "sklearn.preprocessing", "sklearn.pipeline",
            "sklearn.datasets", "statsmodels.api", "matplotlib", "matplotlib.pyplot", "matplotlib.figure",
            "matplotlib.font_manager", "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel",
-           "ipykernel.zmqshell", "ipykernel.debugger",
-           # what IPKernelApp.initialize imports on its first run (about 25 ms a kernel otherwise)
-           "IPython.core.completerlib", "IPython.core.debugger", "IPython.core.oinspect",
-           "IPython.extensions.storemagic", "IPython.utils.wildcard", "sqlite3", "tornado.platform.asyncio")
+           "ipykernel.zmqshell", "ipykernel.debugger")
 IDLE = 300  # seconds a template waits unused before it exits (the next kernel starts a new one)
 START_WAIT = 180  # seconds a launcher waits for a template to finish its imports
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = (
