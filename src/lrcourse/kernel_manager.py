@@ -1,4 +1,5 @@
-"""The kernel manager nbgrader's Execute uses (nbgrader_config.py: `Execute.kernel_manager_class`).
+"""The kernel manager of a graded notebook's two kernels (lrcourse.verify.VerifiedExecute passes it:
+nbgrader's Execute sets its kernel manager class itself, so configuration cannot).
 
 Every grading kernel serves one notebook and is discarded: nothing in it is saved, and no
 later notebook talks to it. jupyter_client's shutdown treats a kernel as something to stop
@@ -31,16 +32,21 @@ _reapers: set[threading.Thread] = set()
 _lock = threading.Lock()
 
 
+def _signal(process: subprocess.Popen, pgid: int | None, signum: int) -> None:
+    """`signum` to the kernel's process group, or to its process when it has no group of its own."""
+    with contextlib.suppress(OSError):
+        if pgid:
+            os.killpg(pgid, signum)
+        else:
+            process.send_signal(signum)
+
+
 def _reap(process: subprocess.Popen, pgid: int | None, grace: float) -> None:
     try:
         try:
             process.wait(timeout=grace)
         except subprocess.TimeoutExpired:
-            with contextlib.suppress(OSError):
-                if pgid:
-                    os.killpg(pgid, signal.SIGKILL)
-                else:
-                    process.kill()
+            _signal(process, pgid, signal.SIGKILL)
             process.wait()
         for stream in (process.stdin, process.stdout, process.stderr):
             if stream:
@@ -52,11 +58,7 @@ def _reap(process: subprocess.Popen, pgid: int | None, grace: float) -> None:
 
 def retire(process: subprocess.Popen, pgid: int | None, grace: float) -> None:
     """SIGTERM the kernel's process group now; wait, kill and reap it in a reaper thread."""
-    with contextlib.suppress(OSError):
-        if pgid:
-            os.killpg(pgid, signal.SIGTERM)
-        else:
-            process.terminate()
+    _signal(process, pgid, signal.SIGTERM)
     reaper = threading.Thread(target=_reap, args=(process, pgid, grace), name=f"reap-kernel-{process.pid}")
     with _lock:
         _reapers.add(reaper)
