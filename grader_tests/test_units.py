@@ -432,3 +432,43 @@ def test_the_relay_copies_bytes_both_ways_and_stop_closes_every_connection(tmp_p
         socket.create_connection(("127.0.0.1", connection["shell_port"]), timeout=2)
     for server in servers:
         server.close()
+
+
+def test_the_relay_accepts_on_the_listening_sockets_it_is_given_and_closes_unused_ones(tmp_path):
+    import socket
+    import threading
+
+    from lrcourse.sandbox.relay import PORTS, Relay
+
+    given = {}
+    for _ in range(len(PORTS) + 1):  # one socket a port, and one for no port of the connection
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        given[sock.getsockname()[1]] = sock
+    ports = list(given)
+    connection = {"ip": "127.0.0.1", **dict(zip(PORTS, ports, strict=False))}
+    extra = given[ports[-1]]
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(tmp_path / f"kernel-{connection['shell_port']}"))
+    server.listen()
+
+    def echo():
+        conn, _ = server.accept()
+        with conn:
+            conn.sendall(conn.recv(100))
+
+    threading.Thread(target=echo, daemon=True).start()
+    early = socket.create_connection(("127.0.0.1", connection["shell_port"]), timeout=10)  # before start
+    early.sendall(b"queued before the relay started")
+    relay = Relay(connection, tmp_path / "kernel", alive=lambda: True, wait=5, listeners=given)
+    relay.start()
+    try:
+        assert early.recv(100) == b"queued before the relay started"
+        assert extra.fileno() == -1  # closed: the relay keeps only what it uses
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", ports[-1]), timeout=2)
+    finally:
+        relay.stop()
+        early.close()
+        server.close()

@@ -26,6 +26,7 @@ import os
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -35,7 +36,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from . import HOME, MARKER, RUN_DIR, USER, Limits, cgroup, mode, sandbox_ids, unavailable_reason, warm
-from .relay import Relay
+from .relay import Relay, inherited_listeners
 
 PR_SET_PDEATHSIG = 1
 SCRATCH_PREFIX = "lrcourse-sandbox-"
@@ -88,7 +89,7 @@ def python_dirs() -> list[str]:
 
 
 def run_sandboxed(connection_file: str, kernel_args: list[str], limits: Limits, parent: int | None,
-                  warm_wanted: bool = False) -> int:
+                  warm_wanted: bool = False, listeners: dict[int, socket.socket] | None = None) -> int:
     connection = json.loads(Path(connection_file).read_text())
     if connection.get("transport", "tcp") != "tcp":
         raise SandboxUnavailable(f"the client uses the {connection['transport']!r} transport, not tcp")
@@ -103,7 +104,8 @@ def run_sandboxed(connection_file: str, kernel_args: list[str], limits: Limits, 
             reason = warm.unavailable_reason() or (None if parent is not None else "the grading process has gone")
             if reason is None:
                 try:
-                    return run_warm(connection, connection_file, kernel_args, limits, parent, root, pids)
+                    return run_warm(connection, connection_file, kernel_args, limits, parent, root, pids,
+                                    listeners)
                 except warm.WarmUnavailable as err:
                     reason = str(err)
             warn_once("cold", f"Kernels start COLD: {reason}. Each one imports the course's libraries "
@@ -142,7 +144,7 @@ def run_sandboxed(connection_file: str, kernel_args: list[str], limits: Limits, 
         init = int(status.split()[1])
         init_fd = os.pidfd_open(init)
         sockets = Path(f"/proc/{init}/root{RUN_DIR}/kernel")
-        relay = Relay(connection, sockets, alive=lambda: proc.poll() is None)
+        relay = Relay(connection, sockets, alive=lambda: proc.poll() is None, listeners=listeners)
         relay.start()
         try:
             return wait(proc, parent=parent, lifetime=limits.lifetime,
@@ -157,7 +159,7 @@ def run_sandboxed(connection_file: str, kernel_args: list[str], limits: Limits, 
 
 
 def run_warm(connection: dict, connection_file: str, kernel_args: list[str], limits: Limits, parent: int,
-             root: Path, pids: Path | None) -> int:
+             root: Path, pids: Path | None, listeners: dict[int, socket.socket] | None = None) -> int:
     """The kernel forked from the grading process's pre-warmed template (warm.py); same sandbox."""
     uid, gid = sandbox_ids()
     env = kernel_env(HOME)
@@ -166,7 +168,7 @@ def run_warm(connection: dict, connection_file: str, kernel_args: list[str], lim
                "limits": asdict(limits), "kernel_args": kernel_args, "env": env}
     conn, init = warm.start(request, os.getppid(), env)
     relay = Relay(connection, Path(f"/proc/{init}/root{RUN_DIR}/kernel"),
-                  alive=lambda: Path(f"/proc/{init}").exists())
+                  alive=lambda: Path(f"/proc/{init}").exists(), listeners=listeners)
     try:
         relay.start()
         return warm.wait(conn, init, parent=parent, lifetime=limits.lifetime)
@@ -275,14 +277,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warm", action="store_true", help="fork the kernel from a pre-warmed template (warm.py)")
     Limits.add_arguments(parser)
     args, kernel_args = parser.parse_known_args(argv)
+    listeners = inherited_listeners()  # the relay's ports, bound by the provisioner (provisioner.py)
     parent = watch_parent()
     limits = Limits.from_args(args)
     reason = unavailable_reason()
     if reason is None:
         try:
-            return run_sandboxed(args.connection_file, kernel_args, limits, parent, warm_wanted=args.warm)
+            return run_sandboxed(args.connection_file, kernel_args, limits, parent, warm_wanted=args.warm,
+                                 listeners=listeners)
         except SandboxUnavailable as err:
             reason = f"the sandbox could not be set up ({err})"
+    for sock in listeners.values():  # a plain kernel binds its ports itself
+        sock.close()
     if mode() == "require":
         print(f"{MARKER} LRCOURSE_SANDBOX=require, but {reason}", file=sys.stderr, flush=True)
         return 3

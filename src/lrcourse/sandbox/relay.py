@@ -5,6 +5,8 @@ of the connection file it wrote, on 127.0.0.1. The sandboxed kernel has no netwo
 so it listens on ZMQ `ipc` sockets (`<prefix>-<port>`) in a folder the launcher
 can reach. ZMQ speaks the same ZMTP byte stream over both transports, so the relay
 copies bytes and understands nothing; the HMAC-signed messages pass through intact.
+The TCP ports are usually bound already: the kernel's provisioner (provisioner.py) listens on
+them before the launcher starts and passes the sockets on; the relay binds any it was not given.
 
 Plain threads and blocking sockets: one thread accepts on each port, two copy each
 connection's bytes (one a direction; a blocked send holds back its reader, which is all
@@ -15,6 +17,7 @@ about 0.12 s of its start-up to import, twice a graded notebook.
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import threading
 import time
@@ -23,6 +26,19 @@ from pathlib import Path
 
 CHUNK = 1 << 18
 PORTS = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
+LISTEN_FDS = "LRCOURSE_LISTEN_FDS"  # the listening sockets the provisioner passes (provisioner.py)
+
+
+def inherited_listeners(environ: os._Environ | dict[str, str] = os.environ) -> dict[int, socket.socket]:
+    """The launcher's side: the listening sockets the provisioner passed, by port (and LISTEN_FDS
+    removed from `environ`, so nothing started later inherits the name)."""
+    found: dict[int, socket.socket] = {}
+    for item in environ.pop(LISTEN_FDS, "").split(","):
+        if item.strip().isdigit():
+            with contextlib.suppress(OSError):
+                sock = socket.socket(fileno=int(item))
+                found[sock.getsockname()[1]] = sock
+    return found
 
 
 def _close(sock: socket.socket) -> None:
@@ -35,8 +51,12 @@ def _close(sock: socket.socket) -> None:
 class Relay:
     """Listen on the connection file's TCP ports; forward each connection to the kernel's socket."""
 
-    def __init__(self, connection: dict, sock_prefix: Path, alive: Callable[[], bool], wait: float = 120):
+    def __init__(self, connection: dict, sock_prefix: Path, alive: Callable[[], bool], wait: float = 120,
+                 listeners: dict[int, socket.socket] | None = None):
+        """`listeners`: sockets already listening on some of the ports, by port (the provisioner's,
+        provisioner.py); the relay binds the others itself."""
         self.connection, self.prefix, self.alive, self.wait = connection, sock_prefix, alive, wait
+        self.listeners = dict(listeners or {})
         self._lock = threading.Lock()
         self._sockets: set[socket.socket] = set()
         self._stopped = threading.Event()
@@ -56,15 +76,23 @@ class Relay:
         listeners = []
         try:
             for key in PORTS:
+                port = int(self.connection[key])
+                if port in self.listeners:
+                    listeners.append(self.listeners.pop(port))
+                    continue
                 sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 listeners.append(sock)
-                sock.bind((host, int(self.connection[key])))
+                sock.bind((host, port))
                 sock.listen(16)
         except BaseException:
             for sock in listeners:
                 _close(sock)
             raise
+        finally:
+            for sock in self.listeners.values():  # passed, but for no port of the connection file
+                _close(sock)
+            self.listeners.clear()
         for key, sock in zip(PORTS, listeners, strict=True):
             self._keep(sock)
             path = Path(f"{self.prefix}-{int(self.connection[key])}")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..kernel import KERNEL_ENV
 from . import COLD_KERNEL_NAME, KERNEL_NAME, MARKER, USER, Limits, font_cache_dir, unavailable_reason
+from .provisioner import NAME as PROVISIONER
 
 
 def ensure_user() -> str:
@@ -51,7 +52,8 @@ def install_sandbox_kernel(*, prefix: str | None = None, limits: Limits | None =
         "language": "python",
         "env": KERNEL_ENV,
         "interrupt_mode": "signal",
-        "metadata": {"debugger": False},
+        # The relay's ports are bound before the launcher starts (provisioner.py).
+        "metadata": {"debugger": False, "kernel_provisioner": {"provisioner_name": PROVISIONER}},
     }
     (folder / "kernel.json").write_text(json.dumps(spec, indent=1) + "\n")
     return folder
