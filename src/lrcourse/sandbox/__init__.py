@@ -25,7 +25,9 @@ kernel in a scratch copy of the submission folder (see `launch.py`).
 `LRCOURSE_SANDBOX=off` forces that; `LRCOURSE_SANDBOX=require` makes it an error.
 
 Module map: `launch` (outer launcher, host side), `inside` (namespace setup),
-`relay` (TCP <-> Unix socket relay), `setup` (the `sandbox` verb).
+`relay` (TCP <-> Unix socket relay), `provisioner` (jupyter_client's side: the ports are
+bound before the launcher starts), `warm` (the pre-warmed template kernels are forked
+from), `setup` (the `sandbox` verb).
 """
 
 from __future__ import annotations
