@@ -11,6 +11,7 @@ import base64
 import io
 import json
 import pickle
+import sys
 import warnings
 
 import matplotlib
@@ -205,6 +206,25 @@ def test_take_over_of_garbage_binds_nothing():
     with pytest.raises(ValueError):
         namespace["_lrc_take_over"]("{not json", ["deploy_data"])
     assert "deploy_data" not in namespace
+
+
+
+def test_hand_over_cells_define_the_functions_again_from_code_compiled_once(capsys, monkeypatch):
+    """The first hand-over cell keeps the compiled hand-over; later ones are a few short lines
+    that define the functions again from it (a student who deleted them still hands over)."""
+    from lrcourse.verify import HANDOVER_CODE, HANDOVER_SOURCE, hand_over_cell
+
+    monkeypatch.delitem(sys.modules, HANDOVER_CODE, raising=False)
+    first, later = hand_over_cell(["x"], first=True), hand_over_cell(["x", "y"], first=False)
+    assert HANDOVER_SOURCE not in later and len(later.encode()) < 200
+    namespace: dict = {"x": 2, "y": "two"}
+    exec(first, namespace)
+    assert sys.modules[HANDOVER_CODE].code.co_filename == "<lrcourse hand-over>"
+    del namespace["_lrc_hand_over"], namespace["_lrc_encode"]
+    exec(later, namespace)
+    shown = capsys.readouterr().out.splitlines()
+    assert len(shown) == 2 and handover.HANDOVER_MIME in shown[1]
+    assert '"y": {"k": "json", "v": "two"}' in shown[1]
 
 
 # --- declarations ----------------------------------------------------------------------------
