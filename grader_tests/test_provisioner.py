@@ -17,7 +17,7 @@ from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import KernelProvisionerFactory
 
-from lrcourse.sandbox.provisioner import NAME, RelayProvisioner
+from lrcourse.sandbox.provisioner import NAME, RelayProvisioner, listen
 from lrcourse.sandbox.relay import LISTEN_FDS, PORTS, inherited_listeners
 from lrcourse.sandbox.setup import install_sandbox_kernel
 
@@ -127,3 +127,36 @@ def test_inherited_listeners_takes_only_sockets_and_removes_the_name():
         for sock in found.values():
             sock.detach()  # the same descriptor as `listening`
         listening.close()
+
+
+def test_a_restarted_kernel_keeps_its_ports_and_a_taken_port_is_left_to_the_launcher(tmp_path):
+    """A restart reuses the connection file, so the same ports are held again; a port that
+    cannot be held (taken meanwhile) is left for the launcher to bind, as before."""
+    async def scenario():
+        km = AsyncKernelManager(kernel_name="stand-in", kernel_spec_manager=stand_in_spec(tmp_path))
+        (tmp_path / "go").touch()  # the stand-in accepts what is waiting, reports and exits
+        await km.start_kernel()
+        try:
+            ports = {key: km.get_connection_info()[key] for key in PORTS}
+            (tmp_path / "out.json").unlink(missing_ok=True)
+            await km.restart_kernel(now=True)
+            assert {key: km.get_connection_info()[key] for key in PORTS} == ports
+            for _ in range(2000):
+                if (tmp_path / "out.json").exists() and not await km.is_alive():
+                    break
+                await asyncio.sleep(0.01)
+            return ports
+        finally:
+            await km.shutdown_kernel(now=True)
+
+    ports = asyncio.run(scenario())
+    report = json.loads((tmp_path / "out.json").read_text())
+    assert sorted(report["got"]) == sorted(str(port) for port in ports.values())  # held again
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    try:
+        assert listen("127.0.0.1", taken.getsockname()[1]) is None
+    finally:
+        taken.close()
