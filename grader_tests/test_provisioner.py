@@ -160,3 +160,23 @@ def test_a_restarted_kernel_keeps_its_ports_and_a_taken_port_is_left_to_the_laun
         assert listen("127.0.0.1", taken.getsockname()[1]) is None
     finally:
         taken.close()
+
+
+def test_where_sockets_cannot_be_passed_the_provisioner_is_jupyter_clients_own(tmp_path, monkeypatch):
+    """On Windows Popen cannot pass file descriptors: the ports are chosen as jupyter_client does."""
+    monkeypatch.setattr("lrcourse.sandbox.provisioner.CAN_PASS_SOCKETS", False)
+
+    async def launch():
+        km = AsyncKernelManager(kernel_name="stand-in", kernel_spec_manager=stand_in_spec(tmp_path))
+        km.provisioner = KernelProvisionerFactory.instance().create_provisioner_instance(
+            km.kernel_id or "k", km.kernel_spec, parent=km)
+        kwargs = await km.provisioner.pre_launch(env={})
+        return km, kwargs
+
+    km, kwargs = asyncio.run(launch())
+    try:
+        assert "pass_fds" not in kwargs and LISTEN_FDS not in kwargs["env"]
+        assert km.provisioner._listeners == []
+        assert all(km.get_connection_info()[key] for key in PORTS)  # chosen by jupyter_client
+    finally:
+        Path(km.connection_file).unlink(missing_ok=True)

@@ -28,6 +28,7 @@ from jupyter_client.provisioning import LocalProvisioner
 from .relay import LISTEN_FDS, PORTS
 
 NAME = "lrcourse-relay"
+CAN_PASS_SOCKETS = os.name == "posix"  # Popen cannot pass file descriptors on Windows
 
 
 def listen(ip: str, port: int) -> socket.socket | None:
@@ -52,7 +53,7 @@ class RelayProvisioner(LocalProvisioner):
     async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
         self._close_listeners()
         km = self.parent
-        if km is not None and km.transport == "tcp":
+        if km is not None and km.transport == "tcp" and CAN_PASS_SOCKETS:
             ip = km.ip or "127.0.0.1"
             for name in PORTS:
                 sock = listen(ip, getattr(km, name) or 0)
