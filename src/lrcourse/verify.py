@@ -46,22 +46,23 @@ HANDOVER_SOURCE = Path(handover.__file__).read_text()
 # The cell line that defines the hand-over functions in a kernel. The source travels as one
 # string literal, compiled by Python itself: given as cell text, IPython's input transformers
 # and per-statement compilation took 60-270 ms a cell, against about 10 ms this way.
-HANDOVER_DEFINE = (f"__import__('builtins').exec(__import__('builtins').compile("
-                   f"{HANDOVER_SOURCE!r}, '<lrcourse hand-over>', 'exec'))")
+_HANDOVER_COMPILE = f"__import__('builtins').compile({HANDOVER_SOURCE!r}, '<lrcourse hand-over>', 'exec')"
+HANDOVER_DEFINE = f"__import__('builtins').exec({_HANDOVER_COMPILE})"
 # In the student's kernel the first hand-over cell also keeps the compiled code (in sys.modules,
 # under HANDOVER_CODE), and every hand-over cell defines the functions again from it: an 18 KB
 # cell costs ipykernel about 8.5 ms of CPU (tokenizing, hashing and compiling it), a short one
 # under 1 ms. What the student's code does to that code only changes what it hands over, which
 # the verifier judges like any other answer.
 HANDOVER_CODE = "_lrc_handover_code"
-HANDOVER_KEEP = (f"__import__('sys').modules[{HANDOVER_CODE!r}] = __import__('types').SimpleNamespace("
-                 f"code=__import__('builtins').compile({HANDOVER_SOURCE!r}, '<lrcourse hand-over>', 'exec'))")
+HANDOVER_KEEP = (f"__import__('sys').modules[{HANDOVER_CODE!r}] = "
+                 f"__import__('types').SimpleNamespace(code={_HANDOVER_COMPILE})")
 HANDOVER_REDEFINE = f"__import__('builtins').exec(__import__('sys').modules[{HANDOVER_CODE!r}].code)"
 
 
 def hand_over_cell(names: list[str], first: bool) -> str:
     """The source that replaces a test cell in the student's kernel: hand over `names`."""
-    return f"{HANDOVER_KEEP if first else ''}\n{HANDOVER_REDEFINE}\n_lrc_hand_over({names!r})\n".lstrip("\n")
+    lines = [HANDOVER_KEEP] if first else []
+    return "\n".join([*lines, HANDOVER_REDEFINE, f"_lrc_hand_over({names!r})", ""])
 
 
 # --- the preprocessor --------------------------------------------------------------------------
@@ -118,7 +119,7 @@ class VerifiedExecute(Execute):
         tests = {nbgrader_meta(c).get("grade_id"): i for i, c in enumerate(arranged.cells)
                  if nbgrader_meta(c).get("grade_id") in reads and c.cell_type == "code"}
         student = copy.deepcopy(arranged)
-        for n, (gid, i) in enumerate(sorted(tests.items(), key=lambda item: item[1])):
+        for n, (gid, i) in enumerate(tests.items()):  # in the notebook's order: the first keeps the code
             student.cells[i].source = hand_over_cell(reads[gid], first=n == 0)
         # The verifier's kernel starts first and boots while the student's notebook runs: it needs
         # nothing from the student but the answers, which it receives cell by cell later.

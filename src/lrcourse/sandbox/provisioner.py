@@ -25,7 +25,7 @@ from typing import Any
 
 from jupyter_client.provisioning import LocalProvisioner
 
-from .relay import LISTEN_FDS, PORTS
+from .relay import LISTEN_FDS, PORTS, listening_socket
 
 NAME = "lrcourse-relay"
 CAN_PASS_SOCKETS = os.name == "posix"  # Popen cannot pass file descriptors on Windows
@@ -33,16 +33,10 @@ CAN_PASS_SOCKETS = os.name == "posix"  # Popen cannot pass file descriptors on W
 
 def listen(ip: str, port: int) -> socket.socket | None:
     """A listening TCP socket on (ip, port); port 0 picks a free one. None when it is taken."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
-        if port:  # a restart reuses the connection file's ports: TIME_WAIT must not stop it
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((ip, port))
-        sock.listen(16)
+        return listening_socket(ip, port)
     except OSError:
-        sock.close()
         return None
-    return sock
 
 
 class RelayProvisioner(LocalProvisioner):

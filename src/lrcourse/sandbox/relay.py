@@ -41,6 +41,21 @@ def inherited_listeners(environ: os._Environ | dict[str, str] = os.environ) -> d
     return found
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket listening on (host, port); port 0 picks a free one. Raises OSError when taken.
+    A given port may be in TIME_WAIT (a restarted kernel's): SO_REUSEADDR lets it be bound again."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        if port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(16)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
 def _close(sock: socket.socket) -> None:
     with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
@@ -77,14 +92,8 @@ class Relay:
         try:
             for key in PORTS:
                 port = int(self.connection[key])
-                if port in self.listeners:
-                    listeners.append(self.listeners.pop(port))
-                    continue
-                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                listeners.append(sock)
-                sock.bind((host, port))
-                sock.listen(16)
+                listeners.append(self.listeners.pop(port) if port in self.listeners
+                                 else listening_socket(host, port))
         except BaseException:
             for sock in listeners:
                 _close(sock)
