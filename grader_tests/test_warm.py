@@ -56,14 +56,14 @@ STATE = r"""
 import json, os, random, sys, warnings
 import numpy, pandas, scipy.stats, sklearn.linear_model, sklearn.metrics, statsmodels.api
 import matplotlib, matplotlib.pyplot as plt
-def open_files():  # what the kernel's descriptors point at, sockets and pipes left out (their number varies)
-    found = []
+def open_files():  # what the kernel's descriptors point at, sockets and pipes left out (their number varies),
+    found = []      # and IPython's history database (its own thread writes it, at its own pace)
     for fd in os.listdir('/proc/self/fd'):
         try:
             target = os.readlink('/proc/self/fd/' + fd)
         except OSError:  # the listing's own descriptor, closed already
             continue
-        if not target.startswith(('socket:', 'pipe:', 'anon_inode:')):
+        if not target.startswith(('socket:', 'pipe:', 'anon_inode:', os.path.expanduser('~/.ipython/'))):
             found.append(target)
     return sorted(found)
 status = [line for line in open('/proc/self/status').read().splitlines()

@@ -8,9 +8,11 @@
   2. student   the student's kernel runs the notebook, except that each test cell is
                replaced by a hand-over (lrcourse.handover): the answers the test reads,
                as declared in its first line, leave the kernel as plain data
-  3. verifier  a second, fresh kernel that never runs a line the student wrote runs the
+  3. verifier  a second, fresh process that never runs a line the student wrote runs the
                source's read-only cells, takes over each test's answers and runs the
-               test's code, visible and hidden
+               test's code, visible and hidden: an IPython shell forked from the warm
+               template into the same sandbox (lrcourse.sandbox.shell), or, where kernels
+               are not forked warm, a kernel of the grading kernelspec (`Verifier`)
   4. merge     the test cells get the verifier's outputs (streams and errors only), so
                nbgrader scores a test only when the verifier ran it to the end
 
@@ -36,7 +38,7 @@ from pathlib import Path
 import nbformat
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
-from traitlets import Integer, Unicode
+from traitlets import Bool, Integer, Unicode
 
 from . import handover
 from .declarations import VERIFIER_NOTE, declared_reads, kind, nbgrader_meta
@@ -84,6 +86,11 @@ class VerifiedExecute(Execute):
         "are dropped as they arrive (CapOutput cuts what is kept further), so printing "
         "gigabytes cannot fill the grader's memory.").tag(config=True)
 
+    shell_verifier = Bool(
+        True, help="Run the verifier as an IPython shell forked from the warm template (lrcourse.sandbox."
+        "shell) where the kernelspec forks warm sandboxed kernels; else, or with False, as a kernel of "
+        "that kernelspec. Both give the same outputs.").tag(config=True)
+
     def __init__(self, *args, reference: NotebookNode | None = None, **kwargs):
         # Both kernels serve this notebook only: stopping them does not wait (lrcourse.kernel_manager).
         # nbgrader's Execute sets this argument itself, so configuration cannot.
@@ -123,7 +130,7 @@ class VerifiedExecute(Execute):
             student.cells[i].source = hand_over_cell(reads[gid], first=n == 0)
         # The verifier's kernel starts first and boots while the student's notebook runs: it needs
         # nothing from the student but the answers, which it receives cell by cell later.
-        verifier = Verifier(self.config, reference.metadata, self.kernel_manager_class) if tests else None
+        verifier = self._start_verifier(reference.metadata) if tests else None
         try:
             student, resources = super().preprocess(student, resources, km)
             for cell, ran in zip(arranged.cells, student.cells, strict=True):
@@ -142,6 +149,17 @@ class VerifiedExecute(Execute):
         return nb, resources
 
     # -- steps ----------------------------------------------------------------------------
+    def _start_verifier(self, metadata: NotebookNode) -> Verifier | ShellVerifier:
+        if self.shell_verifier:
+            from .sandbox.shell import ShellUnavailable
+
+            try:
+                return ShellVerifier(self.config, self.kernel_name or metadata.get("kernelspec", {}).get("name", ""),
+                                     self.timeout)
+            except ShellUnavailable:
+                pass  # the kernel's launcher says why, loudly, where it matters (a cold or unsandboxed kernel)
+        return Verifier(self.config, metadata, self.kernel_manager_class)
+
     def _load_reference(self, resources) -> NotebookNode:
         if self.reference_path:
             return nbformat.read(self.reference_path, as_version=4)
@@ -271,6 +289,30 @@ class Verifier:
             self._stop()
         finally:
             self.folder.cleanup()
+
+
+class ShellVerifier:
+    """The verifier as an IPython shell in the sandbox, forked from the warm template
+    (lrcourse.sandbox.shell): the same cells as the kernel, one JSON line each way, streams and
+    errors back. Started when made; cells after the shell stopped keep no outputs."""
+
+    def __init__(self, config, kernel_name: str, timeout: int | None):
+        from .sandbox.shell import ShellSession
+
+        self.session = ShellSession(kernel_name)
+        self.timeout = timeout if timeout and timeout > 0 else self.session.limits.lifetime
+
+    def run(self, nb: NotebookNode) -> NotebookNode:
+        for count, cell in enumerate((c for c in nb.cells if c.cell_type == "code"), start=1):
+            outputs = self.session.run(cell.source, self.timeout)
+            if outputs is None:
+                break
+            cell.outputs = [nbformat.from_dict(o) for o in outputs]
+            cell.execution_count = count
+        return nb
+
+    def close(self) -> None:
+        self.session.close()
 
 
 def _error(name: str, value: str) -> NotebookNode:

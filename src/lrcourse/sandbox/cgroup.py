@@ -84,15 +84,16 @@ def start_time(pid: int) -> str:
         return "0"
 
 
-def create(max_pids: int) -> Path | None:
-    """A fresh cgroup for this launcher's kernel with pids.max set, or None where that cannot be."""
+def create(max_pids: int, tag: str = "") -> Path | None:
+    """A fresh cgroup for this launcher's kernel with pids.max set, or None where that cannot be.
+    `tag` tells apart the cgroups one process holds at once (the grading process's verifier)."""
     found = hierarchy()
     if found is None:
         return None
     try:
         group = _course_group(*found)
         sweep(group)
-        cgroup = group / f"{os.getpid()}-{start_time(os.getpid())}"
+        cgroup = group / "-".join([str(os.getpid()), start_time(os.getpid()), *([tag] if tag else [])])
         cgroup.mkdir()
         (cgroup / "pids.max").write_text(str(max_pids))
         return cgroup
@@ -134,6 +135,7 @@ def remove(cgroup: Path, wait: float = 2.0) -> bool:
 def sweep(group: Path) -> None:
     """Remove the cgroups of launchers that are gone (SIGKILL skips their own cleanup)."""
     for cgroup in group.iterdir():
-        pid, _, started = cgroup.name.partition("-")
+        pid, _, rest = cgroup.name.partition("-")
+        started = rest.split("-")[0]
         if cgroup.is_dir() and pid.isdigit() and start_time(int(pid)) != started:
             remove(cgroup, wait=0)

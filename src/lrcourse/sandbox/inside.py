@@ -217,13 +217,14 @@ def run_init(start, *, pass_interrupts: bool = False) -> int:
             return os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
 
 
-def prepare(*, root: Path, source: str, connection_file: str, uid: int, gid: int, python_dirs: list[str],
+def prepare(*, root: Path, source: str, connection_file: str | None, uid: int, gid: int, python_dirs: list[str],
             limits: Limits, pids_cgroup: bool) -> list[str]:
     """Steps loopback to limits (see the module docstring), run as root in fresh namespaces.
     Ends chrooted in the sealed root, in WORKDIR. Returns the submission files not copied."""
     loopback_up()
     build_root(root, python_dirs=python_dirs, limits=limits, uid=uid, gid=gid)
-    write_connection_file(connection_file, inner(root, RUN_DIR) / "kernel.json", uid=uid, gid=gid)
+    if connection_file:  # a kernel's (the verifier's shell has none: sandbox/shell.py)
+        write_connection_file(connection_file, inner(root, RUN_DIR) / "kernel.json", uid=uid, gid=gid)
     seed_home(inner(root, HOME), sys.prefix, uid=uid, gid=gid)
     skipped = copy_submission(Path(source), inner(root, WORKDIR), uid=uid, gid=gid, budget=limits.copy)
     mount(None, str(root), None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)

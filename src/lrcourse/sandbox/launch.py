@@ -69,9 +69,10 @@ def blas_env(environ: dict[str, str] | os._Environ) -> dict[str, str]:
     return {**BLAS_THREAD_PIN, **{k: v for k, v in environ.items() if k.startswith(PASSED_ENV_PREFIXES)}}
 
 
-def kernel_env(home: str) -> dict[str, str]:
-    env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
-    env.update(blas_env(os.environ))
+def kernel_env(home: str, environ: dict[str, str] | os._Environ = os.environ) -> dict[str, str]:
+    """The kernel's environment, from the launcher's (`environ`: jupyter_client's, with the kernelspec's)."""
+    env = {k: environ[k] for k in PASSED_ENV if k in environ}
+    env.update(blas_env(environ))
     env.update(HOME=home, USER=USER, LOGNAME=USER, SHELL="/bin/sh",
                PATH=os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]))
     return env

@@ -149,8 +149,10 @@ def connect(grader: int, env: dict[str, str]) -> socket.socket:
         deadline = time.monotonic() + START_WAIT
         while time.monotonic() < deadline:
             if conn := _connect(path):
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=5)  # it exits once ready, leaving the template an orphan (serve)
                 return conn
-            if proc.poll() is not None:
+            if proc.poll() not in (None, 0):
                 tail = log.read_text(errors="replace").strip().splitlines()[-3:]
                 raise WarmUnavailable(f"the kernel template exited ({proc.returncode}): {' | '.join(tail)}")
             time.sleep(0.02)
@@ -158,12 +160,15 @@ def connect(grader: int, env: dict[str, str]) -> socket.socket:
         raise WarmUnavailable(f"the kernel template was not ready after {START_WAIT} s")
 
 
-def start(request: dict, grader: int, env: dict[str, str]) -> tuple[socket.socket, int]:
-    """Ask the template for a kernel; returns the connection (its lifeline) and init's host pid.
-    Notes from the sandbox go to the log. Raises WarmUnavailable."""
+def start(request: dict, grader: int, env: dict[str, str], fds: list[int] = ()) -> tuple[socket.socket, int]:
+    """Ask the template for a kernel (or, `kind: shell`, the verifier's shell, which gets `fds`);
+    returns the connection (its lifeline) and init's host pid. Notes from the sandbox go to the
+    log. Raises WarmUnavailable."""
     conn = connect(grader, env)
     try:
-        conn.sendall(json.dumps(request).encode() + b"\n")
+        data = json.dumps(request).encode() + b"\n"
+        sent = socket.send_fds(conn, [data], list(fds)) if fds else 0
+        conn.sendall(data[sent:])
         reader = conn.makefile("r", encoding="utf-8")
         while True:
             line = reader.readline()
@@ -247,6 +252,8 @@ def serve(path: Path, grader: int, grader_start: str) -> int:
     preload()
     import gc
 
+    from . import shell  # noqa: F401 - the verifier's shell (its forks cannot reach the package's folder)
+
     gc.collect()
     gc.freeze()  # what the template holds is never collected again: forks keep sharing those pages
     try:
@@ -262,6 +269,8 @@ def serve(path: Path, grader: int, grader_start: str) -> int:
     os.chmod(staging, 0o600)
     listener.listen(64)
     os.rename(staging, path)  # ready: launchers may connect
+    if os.fork() != 0:  # the process that was started exits: the template is nobody's child to reap
+        os._exit(0)
     try:
         while True:
             ready, _, _ = select.select([listener, watch], [], [], IDLE)
@@ -302,9 +311,11 @@ def fork_kernel(conn: socket.socket) -> int:
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     os.close(devnull)
-    reader = conn.makefile("r", encoding="utf-8")
+    fds: list[int] = []
     try:
-        request = json.loads(reader.readline())
+        request, fds = read_request(conn)
+        if request.get("kind", "kernel") not in ("kernel", "shell") or (request.get("kind") == "shell") != bool(fds):
+            raise ValueError("a shell request comes with its socket, a kernel request with none")
         limits = Limits(**request["limits"])
         if request.get("pids_cgroup"):
             cgroup.enter(Path(request["pids_cgroup"]))
@@ -317,9 +328,11 @@ def fork_kernel(conn: socket.socket) -> int:
     if init == 0:  # PID 1 of the new namespaces
         code = 127
         try:
-            code = run_init(conn, request, limits)
+            code = run_init(conn, request, limits, fds)
         finally:
             os._exit(code)
+    for fd in fds:  # the shell's socket is the shell's alone
+        os.close(fd)
     init_fd = os.pidfd_open(init)
     while True:
         ready, _, _ = select.select([conn, init_fd], [], [])
@@ -337,7 +350,19 @@ def fork_kernel(conn: socket.socket) -> int:
             signal.pidfd_send_signal(init_fd, signum)
 
 
-def run_init(conn: socket.socket, request: dict, limits: Limits) -> int:
+def read_request(conn: socket.socket) -> tuple[dict, list[int]]:
+    """The request line, and the file descriptors that came with it."""
+    data, fds = b"", []
+    while b"\n" not in data:
+        chunk, got, _, _ = socket.recv_fds(conn, 1 << 16, 4)
+        fds += got
+        if not chunk:
+            raise EOFError("the request ended early")
+        data += chunk
+    return json.loads(data.split(b"\n", 1)[0]), fds
+
+
+def run_init(conn: socket.socket, request: dict, limits: Limits, fds: list[int] = ()) -> int:
     from . import inside
 
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the fork that relays for it
@@ -356,6 +381,8 @@ def run_init(conn: socket.socket, request: dict, limits: Limits) -> int:
         conn.sendall(inside.skipped_note(skipped).encode())
     conn.sendall(f"ok {host_pid}\n".encode())
     conn.close()
+    if request.get("kind") == "shell":
+        return inside.run_init(lambda: run_shell(request, uid, gid, fds[0]), pass_interrupts=True)
     return inside.run_init(lambda: run_kernel(request, uid, gid), pass_interrupts=True)
 
 
@@ -378,20 +405,42 @@ def drop_privileges(uid: int, gid: int) -> None:
         raise RuntimeError("the kernel did not become the sandbox user")
 
 
-def run_kernel(request: dict, uid: int, gid: int) -> None:
-    import runpy
-
+def become_sandboxed(request: dict, uid: int, gid: int, argv: list[str], keep: int | None = None) -> None:
+    """The fork becomes the sandbox user's process, as a cold one starts: no other files open
+    (but `keep`), the kernel's environment, `argv`, `sys.path`, a fresh random seed."""
     drop_privileges(uid, gid)
-    os.closerange(3, os.sysconf("SC_OPEN_MAX") if os.sysconf("SC_OPEN_MAX") > 0 else 1 << 16)
+    top = os.sysconf("SC_OPEN_MAX") if os.sysconf("SC_OPEN_MAX") > 0 else 1 << 16
+    if keep is None:
+        os.closerange(3, top)
+    else:
+        os.closerange(3, keep)
+        os.closerange(keep + 1, top)
     os.environ.clear()
     os.environ.update(request["env"])
     os.environ.update(IMPORT_ENV)  # as the same imports in a cold kernel leave it
-    sys.argv = ["ipykernel_launcher", "-f", f"{RUN_DIR}/kernel.json", *request["kernel_args"]]
+    sys.argv = argv
     # As `python -m` started in WORKDIR sets it, without the template's folders that do not exist in
     # the sandbox (a cold kernel's site.py leaves those out)
     sys.path[:] = [WORKDIR] + [p for p in sys.path[1:] if not p or p.endswith(".zip") or os.path.exists(p)]
     if "numpy" in sys.modules:  # one fresh seed per kernel, as an interpreter of its own gets
         sys.modules["numpy"].random.seed()
+
+
+def run_shell(request: dict, uid: int, gid: int, fd: int) -> None:
+    """The verifier's shell (shell.py) on socket `fd`, instead of a kernel."""
+    from . import shell
+
+    become_sandboxed(request, uid, gid, ["lrcourse-verifier"], keep=fd)
+    code = shell.serve(fd, int(request.get("reply_limit") or shell.REPLY_LIMIT))
+    atexit._run_exitfuncs()
+    os._exit(code)
+
+
+def run_kernel(request: dict, uid: int, gid: int) -> None:
+    import runpy
+
+    become_sandboxed(request, uid, gid, ["ipykernel_launcher", "-f", f"{RUN_DIR}/kernel.json",
+                                         *request["kernel_args"]])
     code = 0
     try:
         runpy.run_module("ipykernel_launcher", run_name="__main__", alter_sys=True)

@@ -1,0 +1,148 @@
+"""The verifier's shell (sandbox/shell.py): an IPython shell forked from the warm template.
+
+Grades: test_warm.py grades every scenario with cold kernels, whose verifier is a kernel,
+and compares the gradebook rows with the `graded` fixture's, whose verifier is this
+shell; test_tamper.py does the same for the tampered submissions. Here: what the shell
+reports for a cell, its sandbox, its stops, and where it is not used.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from lrcourse.sandbox import COLD_KERNEL_NAME, KERNEL_NAME, unavailable_reason
+from lrcourse.sandbox.shell import ShellSession, ShellUnavailable
+from lrcourse.sandbox.warm import unavailable_reason as warm_unavailable
+from lrcourse.verify import ShellVerifier, VerifiedExecute, Verifier
+
+pytestmark = [
+    pytest.mark.slow,  # not in the fast lane: sandboxed processes
+    pytest.mark.skipif(unavailable_reason() is not None or warm_unavailable() is not None,
+                       reason=f"no warm sandboxed kernels here: {unavailable_reason() or warm_unavailable()}"),
+]
+
+
+@pytest.fixture
+def session():
+    shell = ShellSession(KERNEL_NAME)
+    yield shell
+    shell.close()
+
+
+def texts(outputs, name="stdout"):
+    return "".join(o["text"] for o in outputs if o["output_type"] == "stream" and o["name"] == name)
+
+
+def test_streams_and_errors_come_back_as_a_kernel_would_send_them(session):
+    out = session.run("print('to stdout')\nimport sys; print('to stderr', file=sys.stderr)\n1/0", 30)
+    assert texts(out) == "to stdout\n" and texts(out, "stderr") == "to stderr\n"
+    error = [o for o in out if o["output_type"] == "error"]
+    assert [(e["ename"], e["evalue"]) for e in error] == [("ZeroDivisionError", "division by zero")]
+    assert any("1/0" in re.sub(r"\x1b\[[0-9;]*m", "", line) for line in error[0]["traceback"])
+    # a warning is a stderr stream (which nbgrader scores zero in a test cell), as in a kernel
+    assert "UserWarning: careful" in texts(session.run("import warnings; warnings.warn('careful')", 30), "stderr")
+    # the namespace carries over from cell to cell; a last expression's value is not an output
+    assert session.run("x = 41", 30) == []
+    assert session.run("x + 1", 30) == []
+    assert texts(session.run("print(x + 1)", 30)) == "42\n"
+
+
+def test_figures_are_closed_after_each_cell_as_the_inline_backend_does(session):
+    out = session.run("import matplotlib.pyplot as plt\nplt.plot([1, 2])\nprint(plt.get_backend())", 30)
+    assert texts(out).strip() == "module://matplotlib_inline.backend_inline" and len(out) == 1
+    assert texts(session.run("print(plt.get_fignums())", 30)) == "[]\n"
+    assert texts(session.run("plt.plot([1, 2]); plt.show(); print(plt.get_fignums())", 30)) == "[]\n"
+
+
+def test_the_shell_is_locked_in_like_a_kernel(session):
+    course = Path(__file__).resolve().parents[1]
+    out = session.run(f"""
+import os, socket
+print(os.getuid() != 0, os.getcwd(), os.listdir(), os.path.exists({str(course / 'nbgrader_config.py')!r}))
+try:
+    socket.create_connection(('1.1.1.1', 80), timeout=2)
+except OSError as e:
+    print('network:', e.errno)
+""", 30)
+    lines = texts(out).splitlines()
+    assert lines[0] == "True /home/student/submission [] False", out
+    assert lines[1].startswith("network:"), out
+
+
+def test_a_cell_over_its_timeout_is_interrupted_and_the_next_one_runs(session):
+    start = time.monotonic()
+    out = session.run("import time\ntime.sleep(60)", 1)
+    assert time.monotonic() - start < 10
+    assert [o["ename"] for o in out if o["output_type"] == "error"] == ["KeyboardInterrupt"]
+    assert texts(session.run("print('next')", 30)) == "next\n"
+
+
+def test_a_shell_that_dies_or_ignores_interrupts_is_stopped_and_cleaned_up():
+    shell = ShellSession(KERNEL_NAME)
+    scratch, pids = shell.scratch, shell.pids
+    assert scratch.exists()
+    assert shell.run("import os; os._exit(3)", 30) is None
+    assert shell.run("print('never')", 30) is None
+    assert not scratch.exists() and (pids is None or not pids.exists())
+
+    shell = ShellSession(KERNEL_NAME)
+    scratch, pids = shell.scratch, shell.pids
+    start = time.monotonic()
+    assert shell.run("import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(60)", 1) is None
+    assert time.monotonic() - start < 15  # interrupted after 1 s, stopped 10 s later
+    assert not scratch.exists() and (pids is None or not pids.exists())
+
+
+def test_printing_megabytes_is_cut(session):
+    out = session.run("print('x' * (20 * 2**20))", 60)
+    assert 8 * 2**20 <= sum(len(o["text"]) for o in out) < 9 * 2**20
+    assert "dropped by the grader" in out[-1]["text"]
+
+
+def test_a_shell_request_needs_its_socket_and_a_kernel_request_none(tmp_path):
+    from lrcourse.sandbox import HOME, warm
+    from lrcourse.sandbox.launch import kernel_env
+
+    env = kernel_env(HOME, {**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+                            "PYTHONDONTWRITEBYTECODE": "1"})
+    with pytest.raises(warm.WarmUnavailable, match="comes with its socket"):
+        warm.start({"kind": "shell"}, os.getpid(), env)
+    a, b = socket.socketpair()
+    with a, b, pytest.raises(warm.WarmUnavailable, match="comes with its socket"):
+        warm.start({"kind": "kernel"}, os.getpid(), env, fds=[b.fileno()])
+
+
+def test_the_verifier_is_a_shell_only_where_kernels_are_forked_warm():
+    with pytest.raises(ShellUnavailable, match="does not fork warm"):
+        ShellSession(COLD_KERNEL_NAME)
+    with pytest.raises(ShellUnavailable, match="no kernelspec"):
+        ShellSession("no-such-kernel")
+    execute = VerifiedExecute(kernel_name=COLD_KERNEL_NAME)
+    verifier = execute._start_verifier(nbformat.v4.new_notebook().metadata)
+    try:
+        assert isinstance(verifier, Verifier)
+    finally:
+        verifier.close()
+    execute = VerifiedExecute(kernel_name=KERNEL_NAME)
+    verifier = execute._start_verifier(nbformat.v4.new_notebook().metadata)
+    try:
+        assert isinstance(verifier, ShellVerifier)
+        nb = verifier.run(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)"),
+                                                          nbformat.v4.new_code_cell("raise ValueError('no')")]))
+        assert [c.execution_count for c in nb.cells] == [1, 2]
+        assert nb.cells[0].outputs[0].text == "42\n" and nb.cells[1].outputs[0].ename == "ValueError"
+    finally:
+        verifier.close()
+    execute = VerifiedExecute(kernel_name=KERNEL_NAME, shell_verifier=False)
+    verifier = execute._start_verifier(nbformat.v4.new_notebook().metadata)
+    try:
+        assert isinstance(verifier, Verifier)
+    finally:
+        verifier.close()

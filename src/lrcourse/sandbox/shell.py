@@ -1,0 +1,302 @@
+"""The verifier as an IPython shell forked from the warm template: no kernel, no launcher, no ZMQ.
+
+The verifier (lrcourse.verify) runs the source's read-only cells, takes over each test's
+answers and runs the tests. It never runs a line a student wrote, and only test cells'
+streams and errors reach the gradebook. A full Jupyter kernel for that cost about
+0.3 s of CPU a notebook (launcher, relay, ipykernel, five sockets, a message round trip
+per cell, figures drawn to PNG), more than the tests themselves. Here it is:
+
+  session    (host, the grading process) asks its warm template (warm.py) for a fork, as
+             a launcher does, with `kind: shell` and one end of a socket pair passed along
+             (SCM_RIGHTS). Same sandbox as a kernel: fresh namespaces, sealed root, an
+             empty folder as cwd, the limits, a pids cgroup, the sandbox user.
+  shell      (the sandbox user) IPython's own InteractiveShell, as ipykernel's shell is
+             built on it: same compilation, same warnings filters, same tracebacks, the
+             inline matplotlib backend (figures closed after each cell). Streams and errors
+             are kept as nbformat outputs; rich displays are formatted as text only and
+             dropped (the verifier keeps none).
+  protocol   one JSON line per cell each way: {"code": ...} -> {"outputs": [...]}.
+             Interrupts (a cell over its timeout) travel as `int` on the template
+             connection, as for a kernel; closing that connection kills the sandbox.
+
+Where no warm template can be made (not Linux, not root, LRCOURSE_WARM=off, a kernelspec
+without `--warm`), lrcourse.verify runs the verifier as a kernel, as before; a test
+checks that both give the same outputs to every scenario.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import shutil
+import socket
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from . import HOME, KERNEL_NAME, Limits, cgroup, sandbox_ids, unavailable_reason
+
+REPLY_LIMIT = 8 * 2**20  # bytes of stream text one cell's reply carries; the rest is cut
+
+
+class ShellUnavailable(RuntimeError):
+    pass
+
+
+# ---------------------------------------------------------------- inside the sandbox
+
+def serve(fd: int, limit: int = REPLY_LIMIT) -> int:
+    """Run cells sent on socket `fd` until it closes; the sandbox user's process."""
+    sock = socket.socket(fileno=fd)
+    shell = make_shell()
+    reader = sock.makefile("rb")
+    while True:
+        try:
+            line = reader.readline()
+        except KeyboardInterrupt:  # an interrupt between cells interrupts nothing
+            continue
+        if not line:
+            return 0
+        request = json.loads(line)
+        outputs = run_cell(shell, request["code"], limit)
+        sock.sendall(json.dumps({"outputs": outputs}).encode() + b"\n")
+
+
+class _Stream:
+    """sys.stdout / sys.stderr of the shell: text goes to the current cell's outputs."""
+
+    encoding, errors = "utf-8", "strict"
+
+    def __init__(self, name: str, sink: _Outputs):
+        self.name, self.sink = name, sink
+
+    def write(self, text) -> int:
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        self.sink.stream(self.name, text)
+        return len(text)
+
+    def writelines(self, lines) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        raise OSError("the verifier's streams have no file descriptor")
+
+    @property
+    def closed(self) -> bool:
+        return False
+
+
+class _Outputs:
+    def __init__(self, limit: int):
+        self.items: list[dict] = []
+        self.limit, self.used, self.cut = limit, 0, False
+
+    def stream(self, name: str, text: str) -> None:
+        if not text:  # ipykernel sends no empty stream either
+            return
+        if self.used >= self.limit:
+            self.cut = True
+            return
+        text = text[: self.limit - self.used]
+        self.used += len(text)
+        last = self.items[-1] if self.items else None
+        if last and last["output_type"] == "stream" and last["name"] == name:
+            last["text"] += text
+        else:
+            self.items.append({"output_type": "stream", "name": name, "text": text})
+
+    def error(self, ename: str, evalue: str, traceback: list[str]) -> None:
+        self.items.append({"output_type": "error", "ename": ename, "evalue": evalue, "traceback": traceback})
+
+
+def make_shell():
+    """IPython's InteractiveShell with ipykernel's way of reporting errors and no rich output."""
+    from IPython.core.displayhook import DisplayHook
+    from IPython.core.displaypub import DisplayPublisher
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    class QuietDisplayHook(DisplayHook):  # Out[n] is kept in the namespace, not shown
+        def write_output_prompt(self):
+            pass
+
+        def write_format_data(self, format_dict, md_dict=None):
+            pass
+
+    class QuietPublisher(DisplayPublisher):  # display() outputs: the verifier keeps none
+        def publish(self, *args, **kwargs):
+            pass
+
+    class VerifierShell(InteractiveShell):
+        displayhook_class = QuietDisplayHook
+        display_pub_class = QuietPublisher
+        outputs: _Outputs | None = None
+
+        def _showtraceback(self, etype, evalue, stb):  # as ipykernel's ZMQInteractiveShell reports it
+            if self.outputs is not None:
+                self.outputs.error(str(etype.__name__), str(evalue), stb)
+
+    config = Config()
+    config.HistoryManager.enabled = False
+    shell = VerifierShell.instance(config=config)
+    shell.display_formatter.active_types = ["text/plain"]
+    return shell
+
+
+def run_cell(shell, code: str, limit: int) -> list[dict]:
+    outputs = _Outputs(limit)
+    shell.outputs = outputs
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Stream("stdout", outputs), _Stream("stderr", outputs)
+    try:
+        shell.run_cell(code, store_history=True)
+    except KeyboardInterrupt:  # arrived outside the cell's own code (IPython catches the rest)
+        outputs.error("KeyboardInterrupt", "", ["KeyboardInterrupt"])
+    finally:
+        sys.stdout, sys.stderr = saved
+        shell.outputs = None
+    if outputs.cut:
+        outputs.items.append({"output_type": "stream", "name": "stdout",
+                              "text": f"\n... outputs beyond {limit:,} bytes dropped by the grader ...\n"})
+    return outputs.items
+
+
+# ---------------------------------------------------------------- the grading process's side
+
+def kernelspec_limits(kernel_name: str) -> tuple[Limits, dict[str, str]]:
+    """The limits and environment the warm sandbox kernelspec `kernel_name` gives its kernels; ShellUnavailable
+    when it is not one (the verifier then runs as that kernel)."""
+    import argparse
+
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        spec = KernelSpecManager().get_kernel_spec(kernel_name)
+    except NoSuchKernel as err:
+        raise ShellUnavailable(f"no kernelspec {kernel_name!r}") from err
+    argv = list(spec.argv)
+    if "lrcourse.sandbox.launch" not in argv or "--warm" not in argv:
+        raise ShellUnavailable(f"the kernelspec {kernel_name!r} does not fork warm sandboxed kernels")
+    parser = argparse.ArgumentParser(add_help=False)
+    Limits.add_arguments(parser)
+    args, _ = parser.parse_known_args(argv)
+    return Limits.from_args(args), dict(spec.env or {})
+
+
+class ShellSession:
+    """One verifier shell in the sandbox, started when made. `run(code, timeout)` returns the
+    cell's outputs, or None once the shell has stopped (died, killed, over its lifetime)."""
+
+    def __init__(self, kernel_name: str = KERNEL_NAME):
+        from . import warm  # not at the top: the template runs warm.py as __main__ and imports this module
+        from .launch import SCRATCH_PREFIX, kernel_env, python_dirs
+
+        self.conn = self.sock = self.pids = self.scratch = None
+        self.deadline, self.buffer = None, b""
+        reason = unavailable_reason() or warm.unavailable_reason()
+        if reason:
+            raise ShellUnavailable(reason)
+        self.limits, spec_env = kernelspec_limits(kernel_name)
+        self.pids = cgroup.create(self.limits.nproc, tag="verifier")
+        self.scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-verifier-"))
+        try:
+            (self.scratch / "root").mkdir()
+            (self.scratch / "empty").mkdir()
+            uid, gid = sandbox_ids()
+            env = kernel_env(HOME, {**os.environ, **spec_env})
+            request = {"kind": "shell", "source": str(self.scratch / "empty"), "root": str(self.scratch / "root"),
+                       "connection_file": None, "pids_cgroup": str(self.pids) if self.pids else None,
+                       "uid": uid, "gid": gid, "python_dirs": python_dirs(), "limits": asdict(self.limits),
+                       "kernel_args": [], "env": env, "reply_limit": REPLY_LIMIT}
+            mine, theirs = socket.socketpair()
+            try:
+                self.conn, _ = warm.start(request, os.getpid(), env, fds=[theirs.fileno()])
+            except warm.WarmUnavailable as err:
+                mine.close()
+                raise ShellUnavailable(str(err)) from err
+            finally:
+                theirs.close()
+            self.sock, self.buffer = mine, b""
+        except BaseException:
+            self.close()
+            raise
+
+    def run(self, code: str, timeout: float) -> list[dict] | None:
+        if self.sock is None:
+            return None
+        if self.deadline is None:
+            self.deadline = time.monotonic() + self.limits.lifetime
+        try:
+            self.sock.sendall(json.dumps({"code": code}).encode() + b"\n")
+        except OSError:
+            return self._stopped()
+        cell_deadline, interrupted = time.monotonic() + timeout, False
+        while b"\n" not in self.buffer:
+            now = time.monotonic()
+            if now >= self.deadline:
+                return self._stopped()
+            if now >= cell_deadline:
+                if interrupted:
+                    return self._stopped()
+                with contextlib.suppress(OSError):  # KeyboardInterrupt in the cell, as nbclient does
+                    self.conn.sendall(b"int\n")
+                interrupted, cell_deadline = True, now + 10
+            ready, _, _ = select.select([self.sock, self.conn], [], [], min(cell_deadline, self.deadline) - now)
+            if self.conn in ready:  # the template's fork only speaks when the shell has exited
+                return self._stopped()
+            if self.sock in ready:
+                data = b""
+                with contextlib.suppress(OSError):
+                    data = self.sock.recv(1 << 20)
+                if not data:
+                    return self._stopped()
+                self.buffer += data
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        try:
+            return json.loads(line)["outputs"]
+        except (ValueError, KeyError, TypeError):
+            return self._stopped()
+
+    def _stopped(self) -> None:
+        self.close()
+        return None
+
+    def close(self) -> None:
+        """Kill the sandbox (the template's fork kills it when the connection closes) and clean up."""
+        for s in (self.sock, self.conn):
+            if s is not None:
+                s.close()
+        self.sock = self.conn = None
+        if self.pids is not None:
+            cgroup.remove(self.pids)
+            self.pids = None
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            self.scratch = None
+
+
+def available(kernel_name: str) -> str | None:
+    """Why the verifier cannot be a shell for `kernel_name`, or None when it can."""
+    from . import warm
+
+    reason = unavailable_reason() or warm.unavailable_reason()
+    if reason:
+        return reason
+    try:
+        kernelspec_limits(kernel_name)
+    except ShellUnavailable as err:
+        return str(err)
+    return None
+
