@@ -17,6 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from lrcourse.kernel_manager import wait_retired
 from lrcourse.sandbox import COLD_KERNEL_NAME, KERNEL_NAME, unavailable_reason
 from lrcourse.sandbox.shell import ShellSession, ShellUnavailable
 from lrcourse.sandbox.warm import unavailable_reason as warm_unavailable
@@ -90,6 +91,7 @@ def test_a_shell_that_dies_or_ignores_interrupts_is_stopped_and_cleaned_up():
     assert scratch.exists()
     assert shell.run("import os; os._exit(3)", 30) is None
     assert shell.run("print('never')", 30) is None
+    assert wait_retired(10)  # its cgroup and scratch folder are removed in the background
     assert not scratch.exists() and (pids is None or not pids.exists())
 
     shell = ShellSession(KERNEL_NAME)
@@ -97,6 +99,7 @@ def test_a_shell_that_dies_or_ignores_interrupts_is_stopped_and_cleaned_up():
     start = time.monotonic()
     assert shell.run("import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(60)", 1) is None
     assert time.monotonic() - start < 15  # interrupted after 1 s, stopped 10 s later
+    assert wait_retired(10)
     assert not scratch.exists() and (pids is None or not pids.exists())
 
 
@@ -144,5 +147,21 @@ def test_the_verifier_is_a_shell_only_where_kernels_are_forked_warm():
     verifier = execute._start_verifier(nbformat.v4.new_notebook().metadata)
     try:
         assert isinstance(verifier, Verifier)
+    finally:
+        verifier.close()
+
+
+def test_a_shell_the_template_could_not_start_gives_way_to_a_kernel(monkeypatch):
+    def refused(self, code, timeout):
+        self.close()
+        raise ShellUnavailable("the template said no")
+
+    monkeypatch.setattr(ShellSession, "run", refused)
+    verifier = VerifiedExecute(kernel_name=KERNEL_NAME)._start_verifier(nbformat.v4.new_notebook().metadata)
+    try:
+        assert isinstance(verifier, ShellVerifier)
+        nb = verifier.run(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+            "print(type(get_ipython()).__name__)")]))
+        assert nb.cells[0].outputs[0].text == "ZMQInteractiveShell\n"  # a kernel ran it, not the shell
     finally:
         verifier.close()

@@ -155,7 +155,7 @@ class VerifiedExecute(Execute):
 
             try:
                 return ShellVerifier(self.config, self.kernel_name or metadata.get("kernelspec", {}).get("name", ""),
-                                     self.timeout)
+                                     self.timeout, metadata, self.kernel_manager_class)
             except ShellUnavailable:
                 pass  # the kernel's launcher says why, loudly, where it matters (a cold or unsandboxed kernel)
         return Verifier(self.config, metadata, self.kernel_manager_class)
@@ -296,15 +296,27 @@ class ShellVerifier:
     (lrcourse.sandbox.shell): the same cells as the kernel, one JSON line each way, streams and
     errors back. Started when made; cells after the shell stopped keep no outputs."""
 
-    def __init__(self, config, kernel_name: str, timeout: int | None):
+    def __init__(self, config, kernel_name: str, timeout: int | None, metadata: NotebookNode, manager_class=None):
         from .sandbox.shell import ShellSession
 
+        self.kernel = (config, metadata, manager_class)  # the fallback, should the template fail
         self.session = ShellSession(kernel_name)
         self.timeout = timeout if timeout and timeout > 0 else self.session.limits.lifetime
 
     def run(self, nb: NotebookNode) -> NotebookNode:
-        for count, cell in enumerate((c for c in nb.cells if c.cell_type == "code"), start=1):
-            outputs = self.session.run(cell.source, self.timeout)
+        from .sandbox.shell import ShellUnavailable
+
+        cells = [c for c in nb.cells if c.cell_type == "code"]
+        try:
+            first = self.session.run(cells[0].source, self.timeout) if cells else None
+        except ShellUnavailable:  # the kernel's launcher will say why, loudly
+            verifier = Verifier(*self.kernel)
+            try:
+                return verifier.run(nb)
+            finally:
+                verifier.close()
+        for count, cell in enumerate(cells, start=1):
+            outputs = first if count == 1 else self.session.run(cell.source, self.timeout)
             if outputs is None:
                 break
             cell.outputs = [nbformat.from_dict(o) for o in outputs]

@@ -196,15 +196,17 @@ def kernelspec_limits(kernel_name: str) -> tuple[Limits, dict[str, str]]:
 
 
 class ShellSession:
-    """One verifier shell in the sandbox, started when made. `run(code, timeout)` returns the
-    cell's outputs, or None once the shell has stopped (died, killed, over its lifetime)."""
+    """One verifier shell in the sandbox, asked for when made (it starts while the student's
+    notebook runs). `run(code, timeout)` returns the cell's outputs, or None once the shell
+    has stopped (died, killed, over its lifetime). The first `run` raises ShellUnavailable
+    when the template could not start it."""
 
     def __init__(self, kernel_name: str = KERNEL_NAME):
         from . import warm  # not at the top: the template runs warm.py as __main__ and imports this module
         from .launch import SCRATCH_PREFIX, kernel_env, python_dirs
 
         self.conn = self.sock = self.pids = self.scratch = None
-        self.deadline, self.buffer = None, b""
+        self.deadline, self.buffer, self.ready = None, b"", False
         reason = unavailable_reason() or warm.unavailable_reason()
         if reason:
             raise ShellUnavailable(reason)
@@ -222,7 +224,7 @@ class ShellSession:
                        "kernel_args": [], "env": env, "reply_limit": REPLY_LIMIT}
             mine, theirs = socket.socketpair()
             try:
-                self.conn, _ = warm.start(request, os.getpid(), env, fds=[theirs.fileno()])
+                self.conn = warm.send(request, os.getpid(), env, fds=[theirs.fileno()])
             except warm.WarmUnavailable as err:
                 mine.close()
                 raise ShellUnavailable(str(err)) from err
@@ -234,6 +236,15 @@ class ShellSession:
             raise
 
     def run(self, code: str, timeout: float) -> list[dict] | None:
+        if not self.ready:
+            from . import warm
+
+            try:
+                warm.started(self.conn)
+            except warm.WarmUnavailable as err:
+                self.close()
+                raise ShellUnavailable(str(err)) from err
+            self.ready = True
         if self.sock is None:
             return None
         if self.deadline is None:
@@ -274,17 +285,24 @@ class ShellSession:
         return None
 
     def close(self) -> None:
-        """Kill the sandbox (the template's fork kills it when the connection closes) and clean up."""
+        """Kill the sandbox (the template's fork kills it when the connection closes); its cgroup
+        and scratch folder are removed in the background (graders wait for that before they exit)."""
+        from ..kernel_manager import in_background
+
         for s in (self.sock, self.conn):
             if s is not None:
                 s.close()
         self.sock = self.conn = None
-        if self.pids is not None:
-            cgroup.remove(self.pids)
-            self.pids = None
-        if self.scratch is not None:
-            shutil.rmtree(self.scratch, ignore_errors=True)
-            self.scratch = None
+        pids, scratch, self.pids, self.scratch = self.pids, self.scratch, None, None
+        if pids is not None or scratch is not None:
+            in_background(lambda: _clean_up(pids, scratch), "verifier-shell-cleanup")
+
+
+def _clean_up(pids: Path | None, scratch: Path | None) -> None:
+    if pids is not None:
+        cgroup.remove(pids)
+    if scratch is not None:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def available(kernel_name: str) -> str | None:

@@ -164,11 +164,25 @@ def start(request: dict, grader: int, env: dict[str, str], fds: list[int] = ()) 
     """Ask the template for a kernel (or, `kind: shell`, the verifier's shell, which gets `fds`);
     returns the connection (its lifeline) and init's host pid. Notes from the sandbox go to the
     log. Raises WarmUnavailable."""
+    return started(send(request, grader, env, fds))
+
+
+def send(request: dict, grader: int, env: dict[str, str], fds: list[int] = ()) -> socket.socket:
+    """The first half of `start`: the request sent, the connection returned at once."""
     conn = connect(grader, env)
     try:
         data = json.dumps(request).encode() + b"\n"
         sent = socket.send_fds(conn, [data], list(fds)) if fds else 0
         conn.sendall(data[sent:])
+        return conn
+    except OSError as err:
+        conn.close()
+        raise WarmUnavailable(f"the kernel template failed: {err}") from err
+
+
+def started(conn: socket.socket) -> tuple[socket.socket, int]:
+    """The second half of `start`: wait for the fork's `ok <init pid>`."""
+    try:
         reader = conn.makefile("r", encoding="utf-8")
         while True:
             line = reader.readline()
