@@ -5,7 +5,9 @@ the status messages `kernel_info` caused. nbclient, which runs every notebook he
 IOPub messages whose parent is the request it sent, so those messages are ignored anyway and
 the wait buys nothing; with two kernels per notebook (lrcourse.verify) it costs 0.4 s each.
 `ReadyClient` is ready when the kernel has answered `kernel_info` on the shell channel and
-IOPub is known to be connected, jupyter_client's own two conditions.
+IOPub is known to be connected, jupyter_client's own two conditions. It also tries a refused
+connection again after RECONNECT_MS instead of ZMQ's 100 ms: the client of a warm kernel
+connects before the kernel's sockets exist.
 """
 
 from __future__ import annotations
@@ -13,10 +15,23 @@ from __future__ import annotations
 import time
 from queue import Empty
 
+import zmq
+import zmq.asyncio
 from jupyter_client.asynchronous import AsyncKernelClient
+from traitlets import default
+
+RECONNECT_MS = 5
 
 
 class ReadyClient(AsyncKernelClient):
+    @default("context")
+    def _context_default(self) -> zmq.asyncio.Context:
+        # A warm kernel's client connects to its Unix sockets before the kernel has made them
+        # (lrcourse.sandbox.provisioner); ZMQ tries again every RECONNECT_IVL ms, 100 by default.
+        context = zmq.asyncio.Context()
+        context.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)
+        return context
+
     async def _ready(self, timeout: float | None = None) -> None:
         deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
         while True:

@@ -28,6 +28,8 @@ import threading
 
 from jupyter_client.manager import AsyncKernelManager
 
+from .sandbox.provisioner import ForkedKernel
+
 _reapers: set[threading.Thread] = set()
 _lock = threading.Lock()
 
@@ -101,7 +103,7 @@ class SingleUseKernelManager(AsyncKernelManager):
 
     async def _async_shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
         process = getattr(self.provisioner, "process", None)
-        if restart or not self.owns_kernel or not isinstance(process, subprocess.Popen):
+        if restart or not self.owns_kernel or not isinstance(process, (subprocess.Popen, ForkedKernel)):
             return await super()._async_shutdown_kernel(now=now, restart=restart)
         self.shutting_down = True
         self.stop_restarter()

@@ -116,9 +116,10 @@ def build_root(root: Path, *, python_dirs: list[str], limits: Limits, uid: int, 
           f"size={RUN_SIZE},nr_inodes=64,mode=0700,uid={uid},gid={gid}")
 
 
-def write_connection_file(host_file: str, target: Path, *, uid: int, gid: int) -> None:
-    """The client's connection file, for the kernel: same key and ports, ipc sockets in RUN_DIR."""
-    connection = json.loads(Path(host_file).read_text())
+def write_connection_file(host_file: str | dict, target: Path, *, uid: int, gid: int) -> None:
+    """The client's connection file (or its contents), for the kernel: same key and ports, ipc
+    sockets in RUN_DIR."""
+    connection = host_file if isinstance(host_file, dict) else json.loads(Path(host_file).read_text())
     if connection.get("transport", "tcp") != "tcp":
         raise RuntimeError(f"the client uses the {connection['transport']!r} transport, not tcp")
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -217,7 +218,7 @@ def run_init(start, *, pass_interrupts: bool = False) -> int:
             return os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
 
 
-def prepare(*, root: Path, source: str, connection_file: str | None, uid: int, gid: int, python_dirs: list[str],
+def prepare(*, root: Path, source: str, connection_file: str | dict | None, uid: int, gid: int, python_dirs: list[str],
             limits: Limits, pids_cgroup: bool) -> list[str]:
     """Steps loopback to limits (see the module docstring), run as root in fresh namespaces.
     Ends chrooted in the sealed root, in WORKDIR. Returns the submission files not copied."""

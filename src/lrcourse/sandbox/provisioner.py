@@ -15,16 +15,39 @@ free between its choice and its use, and connections that arrive early wait in t
 queue. The kernelspecs written by `lrcourse sandbox` name it (`metadata.kernel_provisioner`);
 it is registered under the entry point group `jupyter_client.kernel_provisioners`, so every
 client of the kernelspec (lrcourse, `nbgrader autograde`, Jupyter) uses it.
+
+A warm kernel needs no launcher at all. For the `lrcourse-sandbox` kernelspec (the launcher
+with `--warm`), the provisioner asks the warm template itself (warm.py), with the request the
+launcher would send, and the client talks to the kernel's own Unix sockets (ZMQ `ipc`, through
+/proc/<pid>/root): no launcher process (about 0.06 s of CPU a kernel), no relay, no TCP port.
+The template's fork relays signals, enforces the lifetime and reports the exit status over the
+connection (`ForkedKernel`, Popen's face for it); when the grading process dies the
+connection closes and the fork kills the sandbox. Where the template cannot be used, the
+launcher runs as before and says why.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import itertools
 import os
+import select
+import shutil
+import signal
 import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from jupyter_client.provisioning import LocalProvisioner
 
+from . import HOME, MARKER, RUN_DIR, Limits, cgroup, sandbox_ids, unavailable_reason
 from .relay import LISTEN_FDS, PORTS, listening_socket
 
 NAME = "lrcourse-relay"
@@ -47,6 +70,11 @@ class RelayProvisioner(LocalProvisioner):
     async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
         self._close_listeners()
         km = self.parent
+        if km is not None and km.transport == "ipc" and str(km.ip).startswith("/proc/"):
+            # a restart of a kernel forked without a launcher: a launcher, if it comes to that, needs tcp
+            km.transport, km.ip = "tcp", "127.0.0.1"
+            for name in PORTS:
+                setattr(km, name, 0)
         if km is not None and km.transport == "tcp" and CAN_PASS_SOCKETS:
             ip = km.ip or "127.0.0.1"
             for name in PORTS:
@@ -65,9 +93,16 @@ class RelayProvisioner(LocalProvisioner):
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any):
         try:
+            forked = fork_warm(cmd, self.connection_info, kwargs)
+            if forked is not None:
+                self.process, self.pid, self.pgid = forked, forked.pid, None
+                self.cwd = kwargs.get("cwd") or os.getcwd()
+                self.connection_info = dict(self.connection_info, transport="ipc",
+                                            ip=f"/proc/{forked.pid}/root{RUN_DIR}/kernel")
+                return self.connection_info
             return await super().launch_kernel(cmd, **kwargs)
         finally:
-            self._close_listeners()  # the launcher holds them now (or nobody, if it did not start)
+            self._close_listeners()  # the launcher holds them now (or nobody: no launcher, or it did not start)
 
     async def cleanup(self, restart: bool = False) -> None:
         self._close_listeners()
@@ -77,3 +112,141 @@ class RelayProvisioner(LocalProvisioner):
         for sock in getattr(self, "_listeners", []):
             sock.close()
         self._listeners = []
+
+
+# ---------------------------------------------------------------- warm kernels without a launcher
+
+_serial = itertools.count()
+
+
+def fork_warm(cmd: list[str], connection: dict, kwargs: dict) -> ForkedKernel | None:
+    """The kernel of `cmd` (the warm launcher's command) forked by the template, or None when
+    `cmd` is not that or the template cannot be used (the launcher then runs and says why)."""
+    from . import warm
+    from .launch import SCRATCH_PREFIX, kernel_env, python_dirs
+
+    if "lrcourse.sandbox.launch" not in cmd or "--warm" not in cmd or connection.get("transport", "tcp") != "tcp":
+        return None
+    if unavailable_reason() or warm.unavailable_reason():
+        return None
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("-f", dest="connection_file", required=True)
+    parser.add_argument("--warm", action="store_true")
+    Limits.add_arguments(parser)
+    try:
+        args, kernel_args = parser.parse_known_args(cmd[cmd.index("lrcourse.sandbox.launch") + 1:])
+    except SystemExit:
+        return None
+    limits = Limits.from_args(args)
+    uid, gid = sandbox_ids()
+    env = kernel_env(HOME, kwargs.get("env") or os.environ)
+    pids = cgroup.create(limits.nproc, tag=f"k{next(_serial)}")
+    scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
+
+    def clean_up() -> None:
+        if pids:
+            cgroup.remove(pids)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    try:
+        (scratch / "root").mkdir()
+        request = {"source": str(kwargs.get("cwd") or os.getcwd()), "root": str(scratch / "root"),
+                   # its contents, not its name: the kernel manager rewrites the file for the
+                   # client (ipc) while init may still be reading it
+                   "connection_file": {k: v.decode() if isinstance(v, bytes) else v for k, v in connection.items()},
+                   "pids_cgroup": str(pids) if pids else None, "uid": uid, "gid": gid,
+                   "python_dirs": python_dirs(), "limits": asdict(limits), "kernel_args": kernel_args,
+                   "env": env, "early_pid": True}
+        kernel = ForkedKernel(warm.send(request, os.getpid(), env), clean_up, cmd)
+    except (warm.WarmUnavailable, OSError):
+        clean_up()
+        return None
+    if kernel.wait_for_pid():
+        return kernel
+    kernel.kill()  # the fork failed before init (it said why): the launcher runs instead
+    kernel.wait()
+    return None
+
+
+class ForkedKernel:
+    """subprocess.Popen's face for a kernel the template forked: signals go over the template
+    connection as words (`int`, `term`, `kill`); the fork's lines come back over it, in the order
+    they were written: `pid N` (init's host pid, at once), `note: ...` and `ok N` or `error: ...`
+    (once the sandbox is built), `exit N` (when it has ended). Closing the connection kills the
+    sandbox. Its cgroup and scratch folder are removed once it has exited."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, conn: socket.socket, clean_up, args: list[str]):
+        self.conn, self.args, self.pid, self.returncode = conn, args, None, None
+        self._clean_up, self._buffer, self._lock = clean_up, b"", threading.Lock()
+
+    def wait_for_pid(self, timeout: float = 60) -> bool:
+        """Wait for init's host pid (a few milliseconds); False when the fork failed first."""
+        deadline = time.monotonic() + timeout
+        while self.pid is None and not self._read(deadline - time.monotonic()):
+            if time.monotonic() >= deadline:
+                return False
+        return self.pid is not None and self.returncode is None
+
+    def _read(self, timeout: float) -> bool:
+        """True once the kernel has exited (waiting at most `timeout` seconds for a line)."""
+        with self._lock:
+            if self.returncode is not None:
+                return True
+            ready, _, _ = select.select([self.conn], [], [], max(0.0, timeout))
+            if not ready:
+                return False
+            data = b""
+            with contextlib.suppress(OSError):
+                data = self.conn.recv(4096)
+            self._buffer += data
+            *lines, self._buffer = self._buffer.split(b"\n")
+            for line in lines:
+                self._line(line.decode("utf-8", "replace"))
+            if not data and self.returncode is None:
+                self.returncode = 137
+            if self.returncode is not None:
+                self.conn.close()
+                self._clean_up()
+                return True
+            return False
+
+    def _line(self, line: str) -> None:
+        word, _, rest = line.partition(" ")
+        if word in ("pid", "ok") and rest.strip().isdigit():
+            self.pid = self.pid or int(rest)
+        elif word == "note:":
+            print(f"{MARKER} {rest}", file=sys.stderr, flush=True)
+        elif word == "error:":
+            print(f"{MARKER} the warm kernel's sandbox could not be set up: {rest}", file=sys.stderr, flush=True)
+            self.returncode = 1
+        elif word == "exit":
+            words = rest.split()
+            self.returncode = int(words[0]) if words and words[0].lstrip("-").isdigit() else 137
+            if "lifetime" in words:
+                print(f"{MARKER} kernel killed: it reached its wall-clock limit (Limits.lifetime)",
+                      file=sys.stderr, flush=True)
+
+    def poll(self) -> int | None:
+        self._read(0)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._read(1.0 if deadline is None else min(1.0, deadline - time.monotonic())):
+            if deadline is not None and time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(self.args, timeout)
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        word = {signal.SIGINT: b"int", signal.SIGTERM: b"term"}.get(signum, b"kill")
+        if self.returncode is None:
+            with contextlib.suppress(OSError):
+                self.conn.sendall(word + b"\n")
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)

@@ -27,6 +27,7 @@ checks that both give the same outputs to every scenario.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import select
@@ -40,6 +41,7 @@ from pathlib import Path
 
 from . import HOME, KERNEL_NAME, Limits, cgroup, sandbox_ids, unavailable_reason
 
+_serial = itertools.count()  # tells apart the cgroups of one process's shells (one may still be removed)
 REPLY_LIMIT = 8 * 2**20  # bytes of stream text one cell's reply carries; the rest is cut
 
 
@@ -211,7 +213,7 @@ class ShellSession:
         if reason:
             raise ShellUnavailable(reason)
         self.limits, spec_env = kernelspec_limits(kernel_name)
-        self.pids = cgroup.create(self.limits.nproc, tag="verifier")
+        self.pids = cgroup.create(self.limits.nproc, tag=f"v{next(_serial)}")
         self.scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-verifier-"))
         try:
             (self.scratch / "root").mkdir()

@@ -228,6 +228,9 @@ def wait(conn: socket.socket, init: int, *, parent: int | None, lifetime: float)
                 buffer += data
                 if not data or b"\n" in buffer:
                     words = buffer.split()
+                    if b"lifetime" in words and not killed:  # the template's fork was first to see it
+                        print(f"{MARKER} kernel killed: it reached its wall-clock limit of {lifetime:g} s "
+                              "(Limits.lifetime)", file=sys.stderr, flush=True)
                     return int(words[1]) if len(words) >= 2 and words[0] == b"exit" else 137
             elif parent is not None and parent in ready:
                 kill()
@@ -347,21 +350,34 @@ def fork_kernel(conn: socket.socket) -> int:
             os._exit(code)
     for fd in fds:  # the shell's socket is the shell's alone
         os.close(fd)
+    if request.get("early_pid"):  # the provisioner connects to the kernel's sockets while init prepares
+        with contextlib.suppress(OSError):
+            conn.sendall(f"pid {init}\n".encode())
     init_fd = os.pidfd_open(init)
+    deadline, expired = time.monotonic() + limits.lifetime, False  # the launcher may watch it too
     while True:
-        ready, _, _ = select.select([conn, init_fd], [], [])
+        wait = None if expired else max(0.0, deadline - time.monotonic())
+        ready, _, _ = select.select([conn, init_fd], [], [], wait)
+        if not ready:  # the kernel's wall-clock lifetime is over
+            expired = True
+            with contextlib.suppress(OSError):
+                signal.pidfd_send_signal(init_fd, signal.SIGKILL)
+            continue
         if init_fd in ready:
             _, status = os.waitpid(init, 0)
             code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
             with contextlib.suppress(OSError):
-                conn.sendall(f"exit {code}\n".encode())
+                conn.sendall(f"exit {code}{' lifetime' if expired else ''}\n".encode())
             return 0
-        word = b""
+        data = b""
         with contextlib.suppress(OSError):
-            word = conn.recv(64).strip()
-        signum = {b"int": signal.SIGINT, b"term": signal.SIGTERM}.get(word.split(b"\n")[0], signal.SIGKILL)
-        with contextlib.suppress(OSError):
-            signal.pidfd_send_signal(init_fd, signum)
+            data = conn.recv(256)
+        # every word that arrived (`int` and `kill` sent together are two signals); a closed
+        # connection (its launcher or grading process has gone) or any other word kills
+        for word in data.split() or [b""]:
+            signum = {b"int": signal.SIGINT, b"term": signal.SIGTERM}.get(word, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                signal.pidfd_send_signal(init_fd, signum)
 
 
 def read_request(conn: socket.socket) -> tuple[dict, list[int]]:
