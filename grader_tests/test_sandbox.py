@@ -216,17 +216,23 @@ time.sleep(300)
 
 
 @needs_sandbox
-@pytest.mark.parametrize("killed", ["worker", "launcher"])
-def test_the_kernel_dies_with_the_process_that_started_it(submission, killed):
+@pytest.mark.parametrize(("killed", "warm"), [("worker", "on"), ("worker", "off"), ("launcher", "off")])
+def test_the_kernel_dies_with_the_process_that_started_it(submission, killed, warm):
+    """Warm (the default), no launcher: the template's fork kills the sandbox when the worker's
+    connection closes. Cold, the launcher watches the worker, and unshare dies with the launcher."""
+    env = {**os.environ, "LRCOURSE_WARM": warm}
     with subprocess.Popen([sys.executable, "-c", WORKER, KERNEL_NAME, str(submission)],
-                          stdout=subprocess.PIPE, text=True) as worker:
+                          stdout=subprocess.PIPE, text=True, env=env) as worker:
         sandbox = []
         try:
-            launcher = int(worker.stdout.readline())
-            # A kernel template (warm kernels) lives as long as the worker, not the launcher.
-            sandbox = sandbox_processes(launcher, template=killed == "worker")
-            assert len(sandbox) >= 3, f"launcher, unshare and kernel expected: {sandbox}"
-            os.kill(worker.pid if killed == "worker" else launcher, signal.SIGKILL)
+            started = int(worker.stdout.readline())  # the launcher, or (warm) the namespace's init
+            if warm == "on":
+                assert b"lrcourse.sandbox.launch" not in cmdline(started)
+                sandbox = [parent_of(started), *sandbox_processes(started)]  # the template's fork, init, kernel
+            else:
+                sandbox = sandbox_processes(started, template=killed == "worker")
+            assert len(sandbox) >= 3, f"launcher (or fork), unshare (or init) and kernel expected: {sandbox}"
+            os.kill(worker.pid if killed == "worker" else started, signal.SIGKILL)
             assert wait_until(lambda: not any(alive(pid) for pid in sandbox), 20), \
                 f"still running after the {killed} was killed: {[pid for pid in sandbox if alive(pid)]}"
         finally:
@@ -234,6 +240,10 @@ def test_the_kernel_dies_with_the_process_that_started_it(submission, killed):
             for pid in sandbox:  # what outlived the test (the bug) is not left running
                 if alive(pid):
                     os.kill(pid, signal.SIGKILL)
+
+
+def parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
 @needs_sandbox

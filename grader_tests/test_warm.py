@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -193,3 +194,50 @@ def test_warm_and_cold_kernels_write_the_same_gradebook_rows_for_every_scenario(
               if graded_cold[stem].get(student) != rows]
     assert not differ, "\n".join(differ)
     assert sum(len(graded[stem]) for stem in EXERCISES) == sum(len(all_students(s)) for s in EXERCISES)
+
+
+# --- warm kernels without a launcher (sandbox/provisioner.py) ---------------------------------------
+
+def launchers() -> list[int]:
+    """This process's children running the sandbox's launcher."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            if parent == os.getpid() and b"lrcourse.sandbox.launch" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(int(pid))
+        except (OSError, ValueError, IndexError):
+            pass
+    return found
+
+
+def test_a_warm_kernel_has_no_launcher_and_is_reached_through_its_own_sockets(folder):
+    from lrcourse.kernel_manager import wait_retired
+    from lrcourse.sandbox.provisioner import ForkedKernel
+
+    with started_kernel(KERNEL_NAME, folder) as (km, run):
+        forked = km.provisioner.process
+        assert isinstance(forked, ForkedKernel) and km.transport == "ipc"
+        assert km.ip == f"/proc/{forked.pid}/root/run/lrcourse/kernel", km.ip
+        assert launchers() == []
+        assert run("import os; print(os.getuid() != 0, os.getpid())").split() == ["True", "2"]
+        # an interrupt reaches the cell (nbclient's way with a cell over its timeout)
+        kc = run.client
+        msg_id = kc.execute("import time\ntry:\n    time.sleep(30)\nexcept KeyboardInterrupt:\n    print('stopped')")
+        time.sleep(1)
+        km.interrupt_kernel()
+        reply = kc.get_shell_msg(timeout=10)
+        assert reply["parent_header"]["msg_id"] == msg_id and reply["content"]["status"] == "ok"
+        assert forked.poll() is None
+    assert wait_retired(10)
+    assert forked.wait(10) is not None  # stopped by the manager
+
+
+def test_with_warm_kernels_off_the_launcher_starts_them_as_before(folder, monkeypatch):
+    import subprocess as sp
+
+    monkeypatch.setenv("LRCOURSE_WARM", "off")
+    with started_kernel(KERNEL_NAME, folder) as (km, run):
+        assert isinstance(km.provisioner.process, sp.Popen) and km.transport == "tcp"
+        assert launchers() == [km.provisioner.process.pid]
+        assert run("print(1 + 1)").strip() == "2"

@@ -16,19 +16,17 @@ import time
 from queue import Empty
 
 import zmq
-import zmq.asyncio
 from jupyter_client.asynchronous import AsyncKernelClient
-from traitlets import default
 
 RECONNECT_MS = 5
 
 
 class ReadyClient(AsyncKernelClient):
-    @default("context")
-    def _context_default(self) -> zmq.asyncio.Context:
+    def _context_default(self) -> zmq.Context:
         # A warm kernel's client connects to its Unix sockets before the kernel has made them
         # (lrcourse.sandbox.provisioner); ZMQ tries again every RECONNECT_IVL ms, 100 by default.
-        context = zmq.asyncio.Context()
+        # (jupyter_client's own default, which also marks the context as the client's to destroy)
+        context = super()._context_default()
         context.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)
         return context
 

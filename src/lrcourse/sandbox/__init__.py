@@ -81,21 +81,23 @@ class Limits:
         return cls(**{f.name: getattr(args, f.name) for f in fields(cls)})
 
 
-def mode() -> str:
-    """LRCOURSE_SANDBOX: `auto` (default), `off` or `require`."""
-    return os.environ.get("LRCOURSE_SANDBOX", "auto").strip().lower() or "auto"
+def mode(environ=None) -> str:
+    """LRCOURSE_SANDBOX: `auto` (default), `off` or `require` (of `environ`, default os.environ)."""
+    return (environ or os.environ).get("LRCOURSE_SANDBOX", "auto").strip().lower() or "auto"
 
 
-def unavailable_reason() -> str | None:
-    """Why this machine cannot sandbox kernels, or None when it can (cheap, no subprocess)."""
-    if mode() == "off":
+def unavailable_reason(environ=None) -> str | None:
+    """Why this machine cannot sandbox kernels, or None when it can (cheap, no subprocess).
+    `environ`: the kernel launcher's environment (default os.environ)."""
+    environ = environ or os.environ
+    if mode(environ) == "off":
         return "disabled by LRCOURSE_SANDBOX=off"
     if not sys.platform.startswith("linux"):
         return f"namespaces need Linux, this is {sys.platform}"
     if os.geteuid() != 0:
         return "grading does not run as root, so it cannot switch kernels to the sandbox user"
     for tool in ("unshare", "setpriv"):
-        if not shutil.which(tool):
+        if not shutil.which(tool, path=environ.get("PATH")):
             return f"`{tool}` (util-linux) is not installed"
     try:
         pwd.getpwnam(USER)

@@ -127,7 +127,8 @@ def fork_warm(cmd: list[str], connection: dict, kwargs: dict) -> ForkedKernel | 
 
     if "lrcourse.sandbox.launch" not in cmd or "--warm" not in cmd or connection.get("transport", "tcp") != "tcp":
         return None
-    if unavailable_reason() or warm.unavailable_reason():
+    launcher_env = kwargs.get("env") or os.environ  # what the launcher would see (LRCOURSE_SANDBOX, PATH...)
+    if unavailable_reason(launcher_env) or warm.unavailable_reason(launcher_env):
         return None
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("-f", dest="connection_file", required=True)
@@ -139,7 +140,7 @@ def fork_warm(cmd: list[str], connection: dict, kwargs: dict) -> ForkedKernel | 
         return None
     limits = Limits.from_args(args)
     uid, gid = sandbox_ids()
-    env = kernel_env(HOME, kwargs.get("env") or os.environ)
+    env = kernel_env(HOME, launcher_env)
     pids = cgroup.create(limits.nproc, tag=f"k{next(_serial)}")
     scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
 
@@ -157,7 +158,8 @@ def fork_warm(cmd: list[str], connection: dict, kwargs: dict) -> ForkedKernel | 
                    "pids_cgroup": str(pids) if pids else None, "uid": uid, "gid": gid,
                    "python_dirs": python_dirs(), "limits": asdict(limits), "kernel_args": kernel_args,
                    "env": env, "early_pid": True}
-        kernel = ForkedKernel(warm.send(request, os.getpid(), env), clean_up, cmd)
+        kernel = ForkedKernel(warm.send(request, os.getpid(), env), clean_up, cmd, limits.lifetime,
+                              kwargs.get("stderr"))
     except (warm.WarmUnavailable, OSError):
         clean_up()
         return None
@@ -177,8 +179,9 @@ class ForkedKernel:
 
     stdin = stdout = stderr = None
 
-    def __init__(self, conn: socket.socket, clean_up, args: list[str]):
-        self.conn, self.args, self.pid, self.returncode = conn, args, None, None
+    def __init__(self, conn: socket.socket, clean_up, args: list[str], lifetime: float, stderr=None):
+        self.conn, self.args, self.pid, self.returncode, self.lifetime = conn, args, None, None, lifetime
+        self._stderr = stderr  # where a launcher's messages would have gone (Popen's stderr)
         self._clean_up, self._buffer, self._lock = clean_up, b"", threading.Lock()
 
     def wait_for_pid(self, timeout: float = 60) -> bool:
@@ -217,16 +220,32 @@ class ForkedKernel:
         if word in ("pid", "ok") and rest.strip().isdigit():
             self.pid = self.pid or int(rest)
         elif word == "note:":
-            print(f"{MARKER} {rest}", file=sys.stderr, flush=True)
+            self._say(rest)
         elif word == "error:":
-            print(f"{MARKER} the warm kernel's sandbox could not be set up: {rest}", file=sys.stderr, flush=True)
+            self._say(f"the warm kernel's sandbox could not be set up: {rest}")
             self.returncode = 1
         elif word == "exit":
             words = rest.split()
             self.returncode = int(words[0]) if words and words[0].lstrip("-").isdigit() else 137
             if "lifetime" in words:
-                print(f"{MARKER} kernel killed: it reached its wall-clock limit (Limits.lifetime)",
-                      file=sys.stderr, flush=True)
+                self._say(f"kernel killed: it reached its wall-clock limit of {self.lifetime:g} s (Limits.lifetime)")
+
+    def _say(self, message: str) -> None:
+        line = f"{MARKER} {message}\n"
+        with contextlib.suppress(OSError, ValueError):
+            if self._stderr is None:
+                sys.stderr.write(line)
+                sys.stderr.flush()
+            elif isinstance(self._stderr, int):
+                if self._stderr >= 0:  # not subprocess.DEVNULL / PIPE
+                    os.write(self._stderr, line.encode())
+            else:
+                self._stderr.write(line if "b" not in getattr(self._stderr, "mode", "") else line.encode())
+                self._stderr.flush()
+
+    def __del__(self):  # dropped while it runs: nobody holds the connection, so the fork kills the sandbox
+        with contextlib.suppress(Exception):
+            self.conn.close()
 
     def poll(self) -> int | None:
         self._read(0)

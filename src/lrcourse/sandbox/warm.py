@@ -82,13 +82,13 @@ class WarmUnavailable(RuntimeError):
     pass
 
 
-def mode() -> str:
-    """LRCOURSE_WARM: `on` (default) or `off` (every kernel starts cold)."""
-    return os.environ.get("LRCOURSE_WARM", "on").strip().lower() or "on"
+def mode(environ=None) -> str:
+    """LRCOURSE_WARM: `on` (default) or `off` (every kernel starts cold), of `environ` (default os.environ)."""
+    return (environ or os.environ).get("LRCOURSE_WARM", "on").strip().lower() or "on"
 
 
-def unavailable_reason() -> str | None:
-    if mode() == "off":
+def unavailable_reason(environ=None) -> str | None:
+    if mode(environ) == "off":
         return "disabled by LRCOURSE_WARM=off"
     if not sys.platform.startswith("linux") or not hasattr(os, "fork"):
         return f"forked kernels need Linux, this is {sys.platform}"
