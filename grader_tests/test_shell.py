@@ -8,6 +8,7 @@ reports for a cell, its sandbox, its stops, and where it is not used.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import socket
@@ -97,7 +98,7 @@ def test_a_shell_that_dies_or_ignores_interrupts_is_stopped_and_cleaned_up():
     shell = ShellSession(KERNEL_NAME)
     scratch, pids = shell.scratch, shell.pids
     start = time.monotonic()
-    assert shell.run("import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(60)", 1) is None
+    assert shell.run("import signal, time\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\ntime.sleep(60)", 1) is None
     assert time.monotonic() - start < 15  # interrupted after 1 s, stopped 10 s later
     assert wait_retired(10)
     assert not scratch.exists() and (pids is None or not pids.exists())
@@ -165,3 +166,55 @@ def test_a_shell_the_template_could_not_start_gives_way_to_a_kernel(monkeypatch)
         assert nb.cells[0].outputs[0].text == "ZMQInteractiveShell\n"  # a kernel ran it, not the shell
     finally:
         verifier.close()
+
+
+def small_course():
+    """A reference with a read-only cell, an answer and two tests, and a submission answering it."""
+    def cell(source, gid, **meta):
+        return nbformat.v4.new_code_cell(source, metadata={"nbgrader": {
+            "grade_id": gid, "grade": False, "solution": False, "locked": False, "schema_version": 3, **meta}})
+
+    reference = nbformat.v4.new_notebook(cells=[
+        cell("given = 40", "given", locked=True),
+        cell("answer = 2", "answer", solution=True),
+        cell("# Answers read by this test: answer\nassert given + answer == 42", "t1", grade=True, locked=True,
+             points=1),
+        cell("later = given + 1", "given2", locked=True),
+        cell("# Answers read by this test: answer\nimport sys\nprint('t2 ran', later)\nassert answer > 0",
+             "t2", grade=True, locked=True, points=1),
+    ])
+    submission = copy.deepcopy(reference)
+    submission.cells.insert(3, nbformat.v4.new_code_cell("import time\ntime.sleep(1.5)"))  # a cell of the student's own
+    return reference, submission
+
+
+def test_tests_are_verified_while_the_students_notebook_still_runs(monkeypatch, tmp_path):
+    reference, submission = small_course()
+    sent_at = []
+    submit = ShellSession.submit
+    monkeypatch.setattr(ShellSession, "submit", lambda self, code, timeout: (
+        sent_at.append((code.split("\n")[0][:40], time.monotonic())), submit(self, code, timeout))[1])
+    execute = VerifiedExecute(kernel_name=KERNEL_NAME, reference=reference)
+    nb, _ = execute.preprocess(submission, {"metadata": {"path": str(tmp_path)}})
+    end = time.monotonic()
+    t1, t2 = nb.cells[2], nb.cells[5]
+    assert not [o for o in t1.outputs if o.output_type == "error"], t1.outputs
+    assert "t2 ran 41" in "".join(o.get("text", "") for o in t2.outputs), t2.outputs
+    # the cells before the first test went out at once, the tests as their hand-overs ran
+    sources = [code for code, _ in sent_at]
+    assert sources[1] == "given = 40" and sum(s.startswith("_lrc_take_over") for s in sources) == 2
+    first_take_over = next(when for code, when in sent_at if code.startswith("_lrc_take_over"))
+    assert end - first_take_over > 1.2, "the first test waited for the student's last cell"
+    assert sent_at[0][1] < first_take_over
+
+
+def test_a_streamed_verifier_the_template_could_not_start_gives_way_to_a_kernel(monkeypatch, tmp_path):
+    def refused(self):
+        self.close()
+        raise ShellUnavailable("the template said no")
+
+    monkeypatch.setattr(ShellSession, "collect", refused)
+    reference, submission = small_course()
+    nb, _ = VerifiedExecute(kernel_name=KERNEL_NAME, reference=reference).preprocess(
+        submission, {"metadata": {"path": str(tmp_path)}})
+    assert "t2 ran 41" in "".join(o.get("text", "") for o in nb.cells[5].outputs), nb.cells[5].outputs

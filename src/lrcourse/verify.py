@@ -98,6 +98,7 @@ class VerifiedExecute(Execute):
         super().__init__(*args, **kwargs)
         self.reference = reference
         self._arrived: dict[int, int] = {}
+        self._streaming: tuple[Stream, dict[int, str]] | None = None
 
     def output(self, outs, msg, display_id, cell_index):
         """nbclient's output handler, with a byte budget per cell: text beyond it is cut, other
@@ -128,9 +129,13 @@ class VerifiedExecute(Execute):
         student = copy.deepcopy(arranged)
         for n, (gid, i) in enumerate(tests.items()):  # in the notebook's order: the first keeps the code
             student.cells[i].source = hand_over_cell(reads[gid], first=n == 0)
-        # The verifier's kernel starts first and boots while the student's notebook runs: it needs
-        # nothing from the student but the answers, which it receives cell by cell later.
+        # The verifier starts first and boots while the student's notebook runs: it needs nothing
+        # from the student but the answers. A shell verifier gets each test's answers as soon as
+        # the student's hand-over cell has run (preprocess_cell), and runs it meanwhile.
         verifier = self._start_verifier(reference.metadata) if tests else None
+        plan = Plan(reference)
+        self._streaming = (verifier.stream(plan, self.timeout), {i: gid for gid, i in tests.items()}) \
+            if isinstance(verifier, ShellVerifier) else None
         try:
             student, resources = super().preprocess(student, resources, km)
             for cell, ran in zip(arranged.cells, student.cells, strict=True):
@@ -138,15 +143,25 @@ class VerifiedExecute(Execute):
                     cell.outputs, cell.execution_count = ran.get("outputs", []), ran.get("execution_count")
             if verifier:
                 payloads = {gid: self._payload(student.cells[i]) for gid, i in tests.items()}
-                results = self._verify(reference, payloads, verifier)
+                if self._streaming:
+                    results = self._results(plan, payloads, self._streaming[0].finish(payloads))
+                else:
+                    results = self._verify(plan, payloads, verifier)
                 for gid, i in tests.items():
                     arranged.cells[i].outputs = results[gid] if gid in results else [_error(
                         "VerifierError", "the grader could not run this test (its kernel stopped before it)")]
         finally:
+            self._streaming = None
             if verifier:
                 verifier.close()
         nb.cells = arranged.cells
         return nb, resources
+
+    def preprocess_cell(self, cell, resources, index):
+        cell, resources = super().preprocess_cell(cell, resources, index)
+        if self._streaming and index in self._streaming[1]:  # a hand-over has run: verify it now
+            self._streaming[0].hand_over(self._streaming[1][index], self._payload(cell)[0])
+        return cell, resources
 
     # -- steps ----------------------------------------------------------------------------
     def _start_verifier(self, metadata: NotebookNode) -> Verifier | ShellVerifier:
@@ -190,28 +205,23 @@ class VerifiedExecute(Execute):
                  for name, entry in answers.items() if isinstance(entry, dict) and entry.get("k") == "unreadable"]
         return text, notes
 
-    def _verify(self, reference: NotebookNode, payloads: dict, verifier: Verifier) -> dict[str, list]:
+    def _verify(self, plan: Plan, payloads: dict, verifier: Verifier) -> dict[str, list]:
         """Run the reference's read-only and test cells in the verifier's fresh kernel; outputs by
         test id."""
-        cells = [nbformat.v4.new_code_cell(HANDOVER_DEFINE)]
-        where = {}
-        for cell in reference.cells:
-            what = kind(cell)
-            if what == "given":
-                cells.append(nbformat.v4.new_code_cell(cell.source))
-            elif what == "test":
-                gid = nbgrader_meta(cell)["grade_id"]
-                text, _ = payloads.get(gid, (None, []))
-                encoded = base64.b64encode((text or "").encode()).decode()
-                names = declared_reads(cell.source) or []
-                cells.append(nbformat.v4.new_code_cell(
-                    f"_lrc_take_over(__import__('base64').b64decode('{encoded}').decode(), {names!r})"))
-                where[gid] = len(cells)
-                cells.append(nbformat.v4.new_code_cell(cell.source))
-        ran = verifier.run(nbformat.v4.new_notebook(cells=cells, metadata=copy.deepcopy(reference.metadata)))
+        cells, where = list(plan.first), {}
+        for gid, names, source, after in plan.tests:
+            cells.append(take_over_cell(payloads.get(gid, (None, []))[0], names))
+            where[gid] = len(cells)
+            cells += [source, *after]
+        ran = verifier.run(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells],
+                                                    metadata=copy.deepcopy(plan.metadata)))
+        return self._results(plan, payloads, {gid: ran.cells[i] for gid, i in where.items()})
+
+    def _results(self, plan: Plan, payloads: dict, ran: dict) -> dict[str, list]:
+        """Each test's outputs (streams and errors) from its cell as the verifier ran it, with notes
+        on what was not handed over; a test the verifier did not run has none."""
         results = {}
-        for gid, i in where.items():
-            cell = ran.cells[i]
+        for gid, cell in ran.items():
             if cell.get("execution_count") is None and not cell.get("outputs"):
                 continue
             notes = payloads.get(gid, (None, []))[1]
@@ -291,6 +301,28 @@ class Verifier:
             self.folder.cleanup()
 
 
+class Plan:
+    """The verifier's cells: `first` (defining the hand-over, the read-only cells before the first
+    test), then per test (id, names it reads, its code, the read-only cells after it); each test
+    is preceded by the take-over of its answers."""
+
+    def __init__(self, reference: NotebookNode):
+        self.metadata = reference.metadata
+        self.first: list[str] = [HANDOVER_DEFINE]
+        self.tests: list[tuple[str, list[str], str, list[str]]] = []
+        for cell in reference.cells:
+            what = kind(cell)
+            if what == "given":
+                (self.tests[-1][3] if self.tests else self.first).append(cell.source)
+            elif what == "test":
+                self.tests.append((nbgrader_meta(cell)["grade_id"], declared_reads(cell.source) or [], cell.source, []))
+
+
+def take_over_cell(text: str | None, names: list[str]) -> str:
+    encoded = base64.b64encode((text or "").encode()).decode()
+    return f"_lrc_take_over(__import__('base64').b64decode('{encoded}').decode(), {names!r})"
+
+
 class ShellVerifier:
     """The verifier as an IPython shell in the sandbox, forked from the warm template
     (lrcourse.sandbox.shell): the same cells as the kernel, one JSON line each way, streams and
@@ -323,8 +355,64 @@ class ShellVerifier:
             cell.execution_count = count
         return nb
 
+    def stream(self, plan: Plan, timeout: int | None) -> Stream:
+        return Stream(self, plan)
+
     def close(self) -> None:
         self.session.close()
+
+
+class Stream:
+    """The verifier's cells sent to the shell as the student's run hands the answers over: the
+    cells before the first test at once, each test (its take-over, its code, the read-only cells
+    after it) when its hand-over has run. The shell runs them while the student's notebook
+    goes on; `finish` sends what is left and collects every output."""
+
+    def __init__(self, verifier: ShellVerifier, plan: Plan):
+        self.verifier, self.plan, self.sent, self.cells = verifier, plan, 0, []
+        self._send(plan.first)
+
+    def _send(self, sources: list[str], gid: str | None = None) -> None:
+        for n, source in enumerate(sources):
+            self.cells.append((gid if n == 1 else None, source))
+            self.verifier.session.submit(source, self.verifier.timeout)
+
+    def hand_over(self, gid: str, text: str | None) -> None:
+        """The answers for test `gid` (the tests before it, not handed over, go first, without)."""
+        while self.sent < len(self.plan.tests) and gid in {t[0] for t in self.plan.tests[self.sent:]}:
+            test_gid, names, source, after = self.plan.tests[self.sent]
+            self.sent += 1
+            self._send([take_over_cell(text if test_gid == gid else None, names), source, *after], test_gid)
+            if test_gid == gid:
+                return
+
+    def finish(self, payloads: dict) -> dict[str, NotebookNode]:
+        """{test id: its cell as the verifier ran it}."""
+        for gid, *_ in self.plan.tests[self.sent:]:
+            self.hand_over(gid, payloads.get(gid, (None, []))[0])
+        from .sandbox.shell import ShellUnavailable
+
+        ran = {}
+        for count, (gid, source) in enumerate(self.cells, start=1):
+            try:
+                outputs = self.verifier.session.collect()
+            except ShellUnavailable:  # the template could not start the shell: a kernel runs it all
+                return self._in_a_kernel()
+            if outputs is None:
+                break
+            if gid:
+                ran[gid] = nbformat.v4.new_code_cell(source, outputs=[nbformat.from_dict(o) for o in outputs],
+                                                     execution_count=count)
+        return ran
+
+    def _in_a_kernel(self) -> dict[str, NotebookNode]:
+        verifier = Verifier(*self.verifier.kernel)
+        try:
+            nb = verifier.run(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for _, c in self.cells],
+                                                       metadata=copy.deepcopy(self.plan.metadata)))
+        finally:
+            verifier.close()
+        return {gid: cell for (gid, _), cell in zip(self.cells, nb.cells, strict=True) if gid}
 
 
 def _error(name: str, value: str) -> NotebookNode:

@@ -15,9 +15,11 @@ per cell, figures drawn to PNG), more than the tests themselves. Here it is:
              inline matplotlib backend (figures closed after each cell). Streams and errors
              are kept as nbformat outputs; rich displays are formatted as text only and
              dropped (the verifier keeps none).
-  protocol   one JSON line per cell each way: {"code": ...} -> {"outputs": [...]}.
-             Interrupts (a cell over its timeout) travel as `int` on the template
-             connection, as for a kernel; closing that connection kills the sandbox.
+  protocol   one JSON line per cell each way: {"code": ..., "timeout": s} -> {"outputs":
+             [...]}, in order; cells may be sent ahead. The shell times each cell itself
+             (SIGALRM: KeyboardInterrupt at its timeout, as nbclient interrupts a kernel);
+             one that gives no answer 10 s later is killed: closing the template connection
+             kills the sandbox.
 
 Where no warm template can be made (not Linux, not root, LRCOURSE_WARM=off, a kernelspec
 without `--warm`), lrcourse.verify runs the verifier as a kernel, as before; a test
@@ -30,11 +32,14 @@ import contextlib
 import itertools
 import json
 import os
+import queue
 import select
 import shutil
+import signal
 import socket
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -52,20 +57,35 @@ class ShellUnavailable(RuntimeError):
 # ---------------------------------------------------------------- inside the sandbox
 
 def serve(fd: int, limit: int = REPLY_LIMIT) -> int:
-    """Run cells sent on socket `fd` until it closes; the sandbox user's process."""
+    """Run cells sent on socket `fd` until it closes; the sandbox user's process. A thread reads
+    the requests as they come, so the grading process can send cells ahead (while the student's
+    notebook still runs) without ever waiting for this one."""
     sock = socket.socket(fileno=fd)
     shell = make_shell()
-    reader = sock.makefile("rb")
+    requests: queue.SimpleQueue = queue.SimpleQueue()
+
+    def read() -> None:
+        with contextlib.suppress(OSError, ValueError):
+            for line in sock.makefile("rb"):
+                requests.put(line)
+        requests.put(b"")
+
+    threading.Thread(target=read, daemon=True).start()
+    signal.signal(signal.SIGALRM, _time_is_up)
     while True:
         try:
-            line = reader.readline()
+            line = requests.get()
         except KeyboardInterrupt:  # an interrupt between cells interrupts nothing
             continue
         if not line:
             return 0
         request = json.loads(line)
-        outputs = run_cell(shell, request["code"], limit)
+        outputs = run_cell(shell, request["code"], limit, request.get("timeout"))
         sock.sendall(json.dumps({"outputs": outputs}).encode() + b"\n")
+
+
+def _time_is_up(signum, frame):
+    raise KeyboardInterrupt  # as nbclient interrupts a kernel's cell at its timeout
 
 
 class _Stream:
@@ -157,16 +177,20 @@ def make_shell():
     return shell
 
 
-def run_cell(shell, code: str, limit: int) -> list[dict]:
+def run_cell(shell, code: str, limit: int, timeout: float | None = None) -> list[dict]:
     outputs = _Outputs(limit)
     shell.outputs = outputs
     saved = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = _Stream("stdout", outputs), _Stream("stderr", outputs)
     try:
+        if timeout:
+            signal.setitimer(signal.ITIMER_REAL, timeout)
         shell.run_cell(code, store_history=True)
     except KeyboardInterrupt:  # arrived outside the cell's own code (IPython catches the rest)
         outputs.error("KeyboardInterrupt", "", ["KeyboardInterrupt"])
     finally:
+        with contextlib.suppress(KeyboardInterrupt):
+            signal.setitimer(signal.ITIMER_REAL, 0)
         sys.stdout, sys.stderr = saved
         shell.outputs = None
     if outputs.cut:
@@ -208,7 +232,7 @@ class ShellSession:
         from .launch import SCRATCH_PREFIX, kernel_env, python_dirs
 
         self.conn = self.sock = self.pids = self.scratch = None
-        self.deadline, self.buffer, self.ready = None, b"", False
+        self.deadline, self.buffer, self.ready, self.timeouts = None, b"", False, []
         reason = unavailable_reason() or warm.unavailable_reason()
         if reason:
             raise ShellUnavailable(reason)
@@ -238,6 +262,26 @@ class ShellSession:
             raise
 
     def run(self, code: str, timeout: float) -> list[dict] | None:
+        """Run one cell; its outputs, or None once the shell has stopped."""
+        self.submit(code, timeout)
+        return self.collect()
+
+    def submit(self, code: str, timeout: float) -> None:
+        """Send a cell to run after those sent before (the shell times it itself: KeyboardInterrupt
+        after `timeout` s); `collect` returns the outputs, in order."""
+        if self.sock is None:
+            return
+        if self.deadline is None:
+            self.deadline = time.monotonic() + self.limits.lifetime
+        try:
+            self.sock.sendall(json.dumps({"code": code, "timeout": timeout}).encode() + b"\n")
+            self.timeouts.append(timeout)
+        except OSError:
+            self._stopped()
+
+    def collect(self) -> list[dict] | None:
+        """The outputs of the oldest cell sent and not yet collected; None once the shell has
+        stopped. A shell that says nothing for its cell's timeout and 10 s more is stopped."""
         if not self.ready:
             from . import warm
 
@@ -247,25 +291,13 @@ class ShellSession:
                 self.close()
                 raise ShellUnavailable(str(err)) from err
             self.ready = True
-        if self.sock is None:
+        if self.sock is None or not self.timeouts:
             return None
-        if self.deadline is None:
-            self.deadline = time.monotonic() + self.limits.lifetime
-        try:
-            self.sock.sendall(json.dumps({"code": code}).encode() + b"\n")
-        except OSError:
-            return self._stopped()
-        cell_deadline, interrupted = time.monotonic() + timeout, False
+        cell_deadline = time.monotonic() + self.timeouts.pop(0) + 10
         while b"\n" not in self.buffer:
             now = time.monotonic()
-            if now >= self.deadline:
+            if now >= self.deadline or now >= cell_deadline:
                 return self._stopped()
-            if now >= cell_deadline:
-                if interrupted:
-                    return self._stopped()
-                with contextlib.suppress(OSError):  # KeyboardInterrupt in the cell, as nbclient does
-                    self.conn.sendall(b"int\n")
-                interrupted, cell_deadline = True, now + 10
             ready, _, _ = select.select([self.sock, self.conn], [], [], min(cell_deadline, self.deadline) - now)
             if self.conn in ready:  # the template's fork only speaks when the shell has exited
                 return self._stopped()
