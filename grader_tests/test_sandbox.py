@@ -127,10 +127,12 @@ def test_the_kernel_is_alone_in_its_process_namespace_with_an_init_it_cannot_sig
 def test_an_interrupt_reaches_the_kernel_through_its_init_and_the_kernel_goes_on(submission):
     with sandboxed_kernel(submission) as (km, run):
         kc = run.client
-        msg_id = kc.execute("import time\nwhile True:\n    time.sleep(0.01)")
-        while kc.get_iopub_msg(timeout=30)["msg_type"] != "execute_input":  # the loop has started
+        msg_id = kc.execute("import time\nprint('looping', flush=True)\nwhile True:\n    time.sleep(0.01)")
+        # the loop has started (nbclient interrupts a cell at its timeout, well inside its code: a
+        # SIGINT sent in the instant the cell started was lost in about 1 run in 5 here)
+        while kc.get_iopub_msg(timeout=30)["content"].get("text") != "looping\n":
             pass
-        km.interrupt_kernel()  # SIGINT to the launcher's process group, as nbclient does at a cell timeout
+        km.interrupt_kernel()  # as nbclient does at a cell timeout (warm: `int` to the template's fork)
         reply = kc.get_shell_msg(timeout=30)
         while reply["parent_header"].get("msg_id") != msg_id:
             reply = kc.get_shell_msg(timeout=30)

@@ -123,7 +123,7 @@ def fork_warm(cmd: list[str], connection: dict, kwargs: dict) -> ForkedKernel | 
     """The kernel of `cmd` (the warm launcher's command) forked by the template, or None when
     `cmd` is not that or the template cannot be used (the launcher then runs and says why)."""
     from . import warm
-    from .launch import SCRATCH_PREFIX, kernel_env, python_dirs
+    from .launch import SCRATCH_PREFIX, kernel_env, python_dirs, sweep_stale_scratch
 
     if "lrcourse.sandbox.launch" not in cmd or "--warm" not in cmd or connection.get("transport", "tcp") != "tcp":
         return None
@@ -141,6 +141,7 @@ def fork_warm(cmd: list[str], connection: dict, kwargs: dict) -> ForkedKernel | 
     limits = Limits.from_args(args)
     uid, gid = sandbox_ids()
     env = kernel_env(HOME, launcher_env)
+    sweep_stale_scratch()  # of grading processes that were killed (their cgroups: cgroup.create)
     pids = cgroup.create(limits.nproc, tag=f"k{next(_serial)}")
     scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
 
