@@ -134,7 +134,7 @@ class VerifiedExecute(Execute):
         # the student's hand-over cell has run (preprocess_cell), and runs it meanwhile.
         verifier = self._start_verifier(reference.metadata) if tests else None
         plan = Plan(reference)
-        self._streaming = (verifier.stream(plan, self.timeout), {i: gid for gid, i in tests.items()}) \
+        self._streaming = (verifier.stream(plan), {i: gid for gid, i in tests.items()}) \
             if isinstance(verifier, ShellVerifier) else None
         try:
             student, resources = super().preprocess(student, resources, km)
@@ -144,7 +144,7 @@ class VerifiedExecute(Execute):
             if verifier:
                 payloads = {gid: self._payload(student.cells[i]) for gid, i in tests.items()}
                 if self._streaming:
-                    results = self._results(plan, payloads, self._streaming[0].finish(payloads))
+                    results = self._results(payloads, self._streaming[0].finish(payloads))
                 else:
                     results = self._verify(plan, payloads, verifier)
                 for gid, i in tests.items():
@@ -215,9 +215,9 @@ class VerifiedExecute(Execute):
             cells += [source, *after]
         ran = verifier.run(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells],
                                                     metadata=copy.deepcopy(plan.metadata)))
-        return self._results(plan, payloads, {gid: ran.cells[i] for gid, i in where.items()})
+        return self._results(payloads, {gid: ran.cells[i] for gid, i in where.items()})
 
-    def _results(self, plan: Plan, payloads: dict, ran: dict) -> dict[str, list]:
+    def _results(self, payloads: dict, ran: dict) -> dict[str, list]:
         """Each test's outputs (streams and errors) from its cell as the verifier ran it, with notes
         on what was not handed over; a test the verifier did not run has none."""
         results = {}
@@ -355,7 +355,7 @@ class ShellVerifier:
             cell.execution_count = count
         return nb
 
-    def stream(self, plan: Plan, timeout: int | None) -> Stream:
+    def stream(self, plan: Plan) -> Stream:
         return Stream(self, plan)
 
     def close(self) -> None:

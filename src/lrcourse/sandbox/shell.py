@@ -29,6 +29,7 @@ checks that both give the same outputs to every scenario.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import json
 import os
@@ -246,7 +247,11 @@ class ShellSession:
             env = kernel_env(HOME, {**os.environ, **spec_env})
             request = {"kind": "shell", "source": str(self.scratch / "empty"), "root": str(self.scratch / "root"),
                        "connection_file": None, "pids_cgroup": str(self.pids) if self.pids else None,
-                       "uid": uid, "gid": gid, "python_dirs": python_dirs(), "limits": asdict(self.limits),
+                       "uid": uid, "gid": gid, "python_dirs": python_dirs(),
+                       # the template's fork counts the lifetime from now, while the student's notebook
+                       # (itself up to a lifetime) may still hand answers over; the lifetime of the
+                       # verification proper counts from when the grader waits for it (`collect`)
+                       "limits": asdict(dataclasses.replace(self.limits, lifetime=2 * self.limits.lifetime)),
                        "kernel_args": [], "env": env, "reply_limit": REPLY_LIMIT}
             mine, theirs = socket.socketpair()
             try:
@@ -271,8 +276,6 @@ class ShellSession:
         after `timeout` s); `collect` returns the outputs, in order."""
         if self.sock is None:
             return
-        if self.deadline is None:
-            self.deadline = time.monotonic() + self.limits.lifetime
         try:
             self.sock.sendall(json.dumps({"code": code, "timeout": timeout}).encode() + b"\n")
             self.timeouts.append(timeout)
@@ -293,6 +296,8 @@ class ShellSession:
             self.ready = True
         if self.sock is None or not self.timeouts:
             return None
+        if self.deadline is None:
+            self.deadline = time.monotonic() + self.limits.lifetime
         cell_deadline = time.monotonic() + self.timeouts.pop(0) + 10
         while b"\n" not in self.buffer:
             now = time.monotonic()
