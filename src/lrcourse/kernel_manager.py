@@ -45,26 +45,19 @@ def _signal(process: subprocess.Popen, pgid: int | None, signum: int) -> None:
 
 def _reap(process: subprocess.Popen, pgid: int | None, grace: float) -> None:
     try:
-        try:
-            process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            _signal(process, pgid, signal.SIGKILL)
-            process.wait()
-        for stream in (process.stdin, process.stdout, process.stderr):
-            if stream:
-                stream.close()
-    finally:
-        with _lock:
-            _reapers.discard(threading.current_thread())
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        _signal(process, pgid, signal.SIGKILL)
+        process.wait()
+    for stream in (process.stdin, process.stdout, process.stderr):
+        if stream:
+            stream.close()
 
 
 def retire(process: subprocess.Popen, pgid: int | None, grace: float) -> None:
     """SIGTERM the kernel's process group now; wait, kill and reap it in a reaper thread."""
     _signal(process, pgid, signal.SIGTERM)
-    reaper = threading.Thread(target=_reap, args=(process, pgid, grace), name=f"reap-kernel-{process.pid}")
-    with _lock:
-        _reapers.add(reaper)
-    reaper.start()
+    in_background(lambda: _reap(process, pgid, grace), f"reap-kernel-{process.pid}")
 
 
 def in_background(work, name: str) -> None:

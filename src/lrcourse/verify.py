@@ -121,8 +121,8 @@ class VerifiedExecute(Execute):
     def preprocess(self, nb: NotebookNode, resources=None, km=None):
         reference = self.reference or self._load_reference(resources)
         self._arrived = {}
-        reads = {nbgrader_meta(c)["grade_id"]: declared_reads(c.source) or []
-                 for c in reference.cells if kind(c) == "test"}
+        plan = Plan(reference)
+        reads = {gid: names for gid, names, _, _ in plan.tests}
         arranged = arrange(nb, reference)
         tests = {nbgrader_meta(c).get("grade_id"): i for i, c in enumerate(arranged.cells)
                  if nbgrader_meta(c).get("grade_id") in reads and c.cell_type == "code"}
@@ -133,7 +133,6 @@ class VerifiedExecute(Execute):
         # from the student but the answers. A shell verifier gets each test's answers as soon as
         # the student's hand-over cell has run (preprocess_cell), and runs it meanwhile.
         verifier = self._start_verifier(reference.metadata) if tests else None
-        plan = Plan(reference)
         self._streaming = (verifier.stream(plan), {i: gid for gid, i in tests.items()}) \
             if isinstance(verifier, ShellVerifier) else None
         try:
@@ -342,11 +341,7 @@ class ShellVerifier:
         try:
             first = self.session.run(cells[0].source, self.timeout) if cells else None
         except ShellUnavailable:  # the kernel's launcher will say why, loudly
-            verifier = Verifier(*self.kernel)
-            try:
-                return verifier.run(nb)
-            finally:
-                verifier.close()
+            return self.in_a_kernel(nb)
         for count, cell in enumerate(cells, start=1):
             outputs = first if count == 1 else self.session.run(cell.source, self.timeout)
             if outputs is None:
@@ -354,6 +349,14 @@ class ShellVerifier:
             cell.outputs = [nbformat.from_dict(o) for o in outputs]
             cell.execution_count = count
         return nb
+
+    def in_a_kernel(self, nb: NotebookNode) -> NotebookNode:
+        """`nb` run by a kernel verifier instead: the template could not start the shell."""
+        verifier = Verifier(*self.kernel)
+        try:
+            return verifier.run(nb)
+        finally:
+            verifier.close()
 
     def stream(self, plan: Plan) -> Stream:
         return Stream(self, plan)
@@ -406,12 +409,8 @@ class Stream:
         return ran
 
     def _in_a_kernel(self) -> dict[str, NotebookNode]:
-        verifier = Verifier(*self.verifier.kernel)
-        try:
-            nb = verifier.run(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for _, c in self.cells],
-                                                       metadata=copy.deepcopy(self.plan.metadata)))
-        finally:
-            verifier.close()
+        nb = self.verifier.in_a_kernel(nbformat.v4.new_notebook(
+            cells=[nbformat.v4.new_code_cell(c) for _, c in self.cells], metadata=copy.deepcopy(self.plan.metadata)))
         return {gid: cell for (gid, _), cell in zip(self.cells, nb.cells, strict=True) if gid}
 
 

@@ -272,12 +272,28 @@ def warn_once(what: str, message: str) -> None:
     print(f"{bar}\n{MARKER} {what.upper()}\n{textwrap.fill(message, 76)}\n{bar}", file=sys.stderr, flush=True)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_command(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
+    """The launcher's arguments (connection file, --warm, limits) and the kernel's (the rest);
+    also read by the provisioner and the verifier's shell from the kernelspec's command."""
     parser = argparse.ArgumentParser(prog="lrcourse.sandbox.launch")
     parser.add_argument("-f", dest="connection_file", required=True)
     parser.add_argument("--warm", action="store_true", help="fork the kernel from a pre-warmed template (warm.py)")
     Limits.add_arguments(parser)
-    args, kernel_args = parser.parse_known_args(argv)
+    return parser.parse_known_args(argv)
+
+
+def launcher_args(cmd: list[str]) -> tuple[argparse.Namespace, list[str]] | None:
+    """`parse_command` of a command that starts the launcher; None for any other command."""
+    if "lrcourse.sandbox.launch" not in cmd:
+        return None
+    try:
+        return parse_command(cmd[cmd.index("lrcourse.sandbox.launch") + 1:])
+    except SystemExit:
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, kernel_args = parse_command(argv)
     listeners = inherited_listeners()  # the relay's ports, bound by the provisioner (provisioner.py)
     parent = watch_parent()
     limits = Limits.from_args(args)

@@ -28,7 +28,6 @@ launcher runs as before and says why.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import itertools
 import os
@@ -123,21 +122,15 @@ def fork_warm(cmd: list[str], connection: dict, kwargs: dict) -> ForkedKernel | 
     """The kernel of `cmd` (the warm launcher's command) forked by the template, or None when
     `cmd` is not that or the template cannot be used (the launcher then runs and says why)."""
     from . import warm
-    from .launch import SCRATCH_PREFIX, kernel_env, python_dirs, sweep_stale_scratch
+    from .launch import SCRATCH_PREFIX, kernel_env, launcher_args, python_dirs, sweep_stale_scratch
 
-    if "lrcourse.sandbox.launch" not in cmd or "--warm" not in cmd or connection.get("transport", "tcp") != "tcp":
+    parsed = launcher_args(cmd)
+    if parsed is None or not parsed[0].warm or connection.get("transport", "tcp") != "tcp":
         return None
     launcher_env = kwargs.get("env") or os.environ  # what the launcher would see (LRCOURSE_SANDBOX, PATH...)
     if unavailable_reason(launcher_env) or warm.unavailable_reason(launcher_env):
         return None
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("-f", dest="connection_file", required=True)
-    parser.add_argument("--warm", action="store_true")
-    Limits.add_arguments(parser)
-    try:
-        args, kernel_args = parser.parse_known_args(cmd[cmd.index("lrcourse.sandbox.launch") + 1:])
-    except SystemExit:
-        return None
+    args, kernel_args = parsed
     limits = Limits.from_args(args)
     uid, gid = sandbox_ids()
     env = kernel_env(HOME, launcher_env)
@@ -146,9 +139,7 @@ def fork_warm(cmd: list[str], connection: dict, kwargs: dict) -> ForkedKernel | 
     scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
 
     def clean_up() -> None:
-        if pids:
-            cgroup.remove(pids)
-        shutil.rmtree(scratch, ignore_errors=True)
+        remove_scratch(pids, scratch)
 
     try:
         (scratch / "root").mkdir()
@@ -169,6 +160,14 @@ def fork_warm(cmd: list[str], connection: dict, kwargs: dict) -> ForkedKernel | 
     kernel.kill()  # the fork failed before init (it said why): the launcher runs instead
     kernel.wait()
     return None
+
+
+def remove_scratch(pids: Path | None, scratch: Path | None) -> None:
+    """Remove a sandbox's pids cgroup (killing what is left in it) and its scratch folder."""
+    if pids is not None:
+        cgroup.remove(pids)
+    if scratch is not None:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 class ForkedKernel:

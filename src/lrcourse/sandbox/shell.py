@@ -35,7 +35,6 @@ import json
 import os
 import queue
 import select
-import shutil
 import signal
 import socket
 import sys
@@ -205,21 +204,18 @@ def run_cell(shell, code: str, limit: int, timeout: float | None = None) -> list
 def kernelspec_limits(kernel_name: str) -> tuple[Limits, dict[str, str]]:
     """The limits and environment the warm sandbox kernelspec `kernel_name` gives its kernels; ShellUnavailable
     when it is not one (the verifier then runs as that kernel)."""
-    import argparse
-
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    from .launch import launcher_args
 
     try:
         spec = KernelSpecManager().get_kernel_spec(kernel_name)
     except NoSuchKernel as err:
         raise ShellUnavailable(f"no kernelspec {kernel_name!r}") from err
-    argv = list(spec.argv)
-    if "lrcourse.sandbox.launch" not in argv or "--warm" not in argv:
+    parsed = launcher_args(list(spec.argv))
+    if parsed is None or not parsed[0].warm:
         raise ShellUnavailable(f"the kernelspec {kernel_name!r} does not fork warm sandboxed kernels")
-    parser = argparse.ArgumentParser(add_help=False)
-    Limits.add_arguments(parser)
-    args, _ = parser.parse_known_args(argv)
-    return Limits.from_args(args), dict(spec.env or {})
+    return Limits.from_args(parsed[0]), dict(spec.env or {})
 
 
 class ShellSession:
@@ -261,7 +257,7 @@ class ShellSession:
                 raise ShellUnavailable(str(err)) from err
             finally:
                 theirs.close()
-            self.sock, self.buffer = mine, b""
+            self.sock = mine
         except BaseException:
             self.close()
             raise
@@ -327,6 +323,7 @@ class ShellSession:
         """Kill the sandbox (the template's fork kills it when the connection closes); its cgroup
         and scratch folder are removed in the background (graders wait for that before they exit)."""
         from ..kernel_manager import in_background
+        from .provisioner import remove_scratch
 
         for s in (self.sock, self.conn):
             if s is not None:
@@ -334,26 +331,5 @@ class ShellSession:
         self.sock = self.conn = None
         pids, scratch, self.pids, self.scratch = self.pids, self.scratch, None, None
         if pids is not None or scratch is not None:
-            in_background(lambda: _clean_up(pids, scratch), "verifier-shell-cleanup")
-
-
-def _clean_up(pids: Path | None, scratch: Path | None) -> None:
-    if pids is not None:
-        cgroup.remove(pids)
-    if scratch is not None:
-        shutil.rmtree(scratch, ignore_errors=True)
-
-
-def available(kernel_name: str) -> str | None:
-    """Why the verifier cannot be a shell for `kernel_name`, or None when it can."""
-    from . import warm
-
-    reason = unavailable_reason() or warm.unavailable_reason()
-    if reason:
-        return reason
-    try:
-        kernelspec_limits(kernel_name)
-    except ShellUnavailable as err:
-        return str(err)
-    return None
+            in_background(lambda: remove_scratch(pids, scratch), "verifier-shell-cleanup")
 
