@@ -69,9 +69,19 @@ c.AsyncKernelManager.client_class = "lrcourse.kernel_client.ReadyClient"
 # upgrade adds is kept), with its Execute replaced by VerifiedExecute and CapOutput right
 # after it (every cell's outputs (text, images, HTML) and attachments cut to 1 MB, the notebook
 # to 10 MB). For nbgrader 0.9.6: VerifiedExecute, CapOutput, IgnorePattern,
-# ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata.
+# ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckMetadata.
+# CheckMetadata is nbgrader's CheckCellMetadata with the same verdicts, which checks nbgrader's
+# schema once instead of once per cell; it takes CheckCellMetadata's place in both lists.
 VERIFIED_EXECUTE = "lrcourse.verify.VerifiedExecute"
 CAP_OUTPUT = "lrcourse.preprocessors.CapOutput"
+CHECK_METADATA = "lrcourse.preprocessors.CheckMetadata"
+
+
+def with_check_metadata(steps):
+    from nbgrader.preprocessors import CheckCellMetadata
+
+    return [CHECK_METADATA if s is CheckCellMetadata or s == "nbgrader.preprocessors.CheckCellMetadata" else s
+            for s in steps]
 
 
 def autograde_steps():
@@ -91,10 +101,19 @@ def autograde_steps():
             f"{__file__}: nbgrader's default Autograde.autograde_preprocessors {steps} should hold one "
             f"nbgrader.preprocessors.Execute step for {VERIFIED_EXECUTE} to replace; the course cannot be "
             "graded until this file says where the verifier goes")
-    return [*default[:runs[0]], VERIFIED_EXECUTE, CAP_OUTPUT, *default[runs[0] + 1:]]
+    return with_check_metadata([*default[:runs[0]], VERIFIED_EXECUTE, CAP_OUTPUT, *default[runs[0] + 1:]])
+
+
+
+def sanitize_steps():
+    """nbgrader's default Autograde.sanitize_preprocessors, with CheckMetadata."""
+    from nbgrader.converters import Autograde
+
+    return with_check_metadata(Autograde.class_traits()["sanitize_preprocessors"].default())
 
 
 c.Autograde.autograde_preprocessors = autograde_steps()
+c.Autograde.sanitize_preprocessors = sanitize_steps()
 # Students are created on first autograde (ids are the submitted/ folder names).
 c.Autograde.create_student = True
 # A student who deleted a test or read-only cell gets it back from the source

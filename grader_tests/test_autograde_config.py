@@ -1,31 +1,38 @@
 """nbgrader_config.py derives the autograde pipeline from nbgrader's own default list: Execute
 replaced by lrcourse.verify.VerifiedExecute, lrcourse.preprocessors.CapOutput right after it,
-every other step nbgrader's; without an Execute step in the default, loading the config fails."""
+CheckCellMetadata by lrcourse.preprocessors.CheckMetadata (same verdicts, faster), every other
+step nbgrader's; without an Execute step in the default, loading the config fails."""
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import subprocess
 import sys
 
 import pytest
-from helpers import ROOT
+from helpers import ROOT, source_nb
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.converters import Autograde
+from nbgrader.nbgraderformat import MetadataValidator
 from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
+    ClearOutput,
+    DeduplicateIds,
     Execute,
     IgnorePattern,
     LimitOutput,
+    OverwriteCells,
+    OverwriteKernelspec,
     SaveAutoGrades,
 )
 from traitlets.config.loader import PyFileConfigLoader
 from traitlets.utils.importstring import import_item
 
 from lrcourse.execute import executor_class
-from lrcourse.preprocessors import CapOutput
+from lrcourse.preprocessors import CapOutput, CheckMetadata, _MetadataValidator
 from lrcourse.verify import VerifiedExecute
 
 # The list nbgrader_config.py wrote out by hand before it was derived (nbgrader 0.9.6).
@@ -37,7 +44,7 @@ HAND_WRITTEN = [
     "nbgrader.preprocessors.LimitOutput",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
-    "nbgrader.preprocessors.CheckCellMetadata",
+    "lrcourse.preprocessors.CheckMetadata",
 ]
 DEFAULT = Autograde.class_traits()["autograde_preprocessors"]
 
@@ -46,9 +53,9 @@ def resolved(steps) -> list[type]:
     return [import_item(s) if isinstance(s, str) else s for s in steps]
 
 
-def configured_steps(folder=ROOT) -> list[type]:
+def configured_steps(folder=ROOT, pipeline="autograde_preprocessors") -> list[type]:
     config = PyFileConfigLoader("nbgrader_config.py", path=str(folder)).load_config()
-    return resolved(config.Autograde.autograde_preprocessors)
+    return resolved(config.Autograde[pipeline])
 
 
 class NewStep(IgnorePattern):
@@ -59,7 +66,7 @@ def test_the_derived_pipeline_is_nbgraders_default_with_the_verifier_in_place_of
     assert resolved(DEFAULT.default()) == [Execute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
                                            SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
     assert configured_steps() == [VerifiedExecute, CapOutput, IgnorePattern, ClearMetadataPreprocessor,
-                                  LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+                                  LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckMetadata]
     assert configured_steps() == resolved(HAND_WRITTEN)
 
 
@@ -99,3 +106,54 @@ def test_nbgrader_itself_stops_instead_of_grading_without_the_config(tmp_path):
                           timeout=300)
     assert proc.returncode != 0, proc.stdout + proc.stderr
     assert "should hold one nbgrader.preprocessors.Execute step" in proc.stderr
+
+
+def test_the_sanitizing_steps_are_nbgraders_default_with_the_faster_metadata_check():
+    default = Autograde.class_traits()["sanitize_preprocessors"].default()
+    assert resolved(default) == [ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata]
+    assert configured_steps(pipeline="sanitize_preprocessors") == [
+        ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckMetadata]
+
+
+def _nbgrader_cells(nb):
+    return [c for c in nb.cells if "nbgrader" in c.metadata]
+
+
+def _broken_notebooks():
+    """A source notebook with its metadata broken in the ways the schema and nbgrader's own
+    checks catch, one way each."""
+    base = source_nb("ex2_decision_thresholds")
+    edits = {
+        "valid": lambda cells: None,
+        "points are text": lambda cells: cells[0].metadata.nbgrader.__setitem__("points", "ten"),
+        "unknown key": lambda cells: cells[0].metadata.nbgrader.__setitem__("sneaky", 1),
+        "grade is not a bool": lambda cells: cells[0].metadata.nbgrader.__setitem__("grade", "yes"),
+        "no grade_id": lambda cells: cells[0].metadata.nbgrader.pop("grade_id"),
+        "empty grade_id": lambda cells: cells[0].metadata.nbgrader.__setitem__("grade_id", ""),
+        "schema too old": lambda cells: cells[0].metadata.nbgrader.__setitem__("schema_version", 1),
+        "schema too new": lambda cells: cells[0].metadata.nbgrader.__setitem__("schema_version", 9),
+        "duplicate ids": lambda cells: cells[1].metadata.nbgrader.__setitem__(
+            "grade_id", cells[0].metadata.nbgrader.grade_id),
+        "metadata not a dict": lambda cells: cells[0].metadata.__setitem__("nbgrader", ["grade"]),
+    }
+    for name, edit in edits.items():
+        nb = copy.deepcopy(base)
+        edit(_nbgrader_cells(nb))
+        yield pytest.param(nb, id=name)
+
+
+def _verdict(check, nb):
+    try:
+        check(nb)
+    except Exception as err:  # noqa: BLE001 - the verdict is the exception, compared below
+        return type(err).__name__, str(err)
+    return "valid"
+
+
+@pytest.mark.parametrize("nb", list(_broken_notebooks()))
+def test_the_faster_metadata_check_gives_nbgraders_verdicts(nb):
+    expected = _verdict(MetadataValidator().validate_nb, copy.deepcopy(nb))
+    assert _verdict(_MetadataValidator().validate_nb, copy.deepcopy(nb)) == expected
+    step = _verdict(lambda nb: CheckCellMetadata().preprocess(nb, {}), copy.deepcopy(nb))
+    assert _verdict(lambda nb: CheckMetadata().preprocess(nb, {}), nb) == step
+    assert (expected == "valid") == (step == "valid")

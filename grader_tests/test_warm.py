@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -140,6 +141,34 @@ def test_a_library_the_template_does_not_hold_still_imports(folder):
             "RandomForestClassifier\nprint(before, RandomForestClassifier().n_estimators)")
     with kernel(KERNEL_NAME, folder) as run:
         assert run(code).split() == ["False", "100"]
+
+
+ERRORS = ["def curve(x):\n    return x / 0\ncurve(1)", "import numpy as np\nnp.linalg.inv(np.zeros((2, 2)))",
+          "assert 0.5 == 0.25, 'the threshold is wrong'"]
+
+
+def tracebacks(run) -> list[list[str]]:
+    found = []
+
+    def hook(msg):
+        if msg["msg_type"] == "error":
+            found.append(msg["content"]["traceback"])
+
+    for code in ERRORS:
+        run.client.execute_interactive(code, output_hook=hook, timeout=60)
+    return found
+
+
+def test_errors_in_a_warm_kernel_read_as_in_a_cold_one(folder):
+    """The template formats one traceback before it forks (its caches: warm.warm_tracebacks);
+    a kernel's tracebacks, colours included, are those of a cold kernel."""
+    with kernel(KERNEL_NAME, folder) as run:
+        warm = tracebacks(run)
+    with kernel(COLD_KERNEL_NAME, folder) as run:
+        cold = tracebacks(run)
+    assert len(warm) == len(ERRORS) and all(warm)
+    assert warm == cold
+    assert any("x / 0" in re.sub(r"\x1b\[[0-9;]*m", "", line) for line in warm[0]), warm[0]
 
 
 TWO_KERNELS = """

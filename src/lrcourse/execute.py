@@ -140,6 +140,9 @@ def warm_up() -> None:
     the instructor's terminal, so the worker's stderr goes to /dev/null (what goes
     wrong in a notebook comes back in its outputs and in `Executed.reason`).
     """
+    from .sandbox.warm import name_process
+
+    name_process("lrcourse-worker")
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     import nbclient  # noqa: F401

@@ -6,7 +6,7 @@ The pipeline is nbgrader's own `autograde`, split at its one expensive step:
                sanitize   nbgrader's sanitize preprocessors (ClearOutput ... OverwriteCells)
   worker       execute    nbgrader's Execute (lrcourse.execute), one notebook per task
   coordinator  record     nbgrader's IgnorePattern, ClearMetadata, LimitOutput,
-                          SaveAutoGrades, AssignLatePenalties, CheckCellMetadata
+                          SaveAutoGrades, AssignLatePenalties, CheckMetadata
 
 Only `execute` runs in parallel (a local process pool, or a Dask cluster given by
 address); everything that touches the gradebook stays in this process, so SQLite

@@ -170,6 +170,9 @@ def make_shell():
             if self.outputs is not None:
                 self.outputs.error(str(etype.__name__), str(evalue), stb)
 
+        def _format_exception_for_storage(self, exception, filename=None, running_compiled_code=False):
+            return {}  # for a history that is off: IPython would format every error a second time
+
     config = Config()
     config.HistoryManager.enabled = False
     shell = VerifierShell.instance(config=config)
