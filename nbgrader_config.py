@@ -104,7 +104,6 @@ def autograde_steps():
     return with_check_metadata([*default[:runs[0]], VERIFIED_EXECUTE, CAP_OUTPUT, *default[runs[0] + 1:]])
 
 
-
 def sanitize_steps():
     """nbgrader's default Autograde.sanitize_preprocessors, with CheckMetadata."""
     from nbgrader.converters import Autograde

@@ -49,6 +49,7 @@ PRELOADED = "import sys\nprint('pandas' in sys.modules, 'sklearn.linear_model' i
 def test_a_warm_kernel_is_forked_from_the_template_and_a_cold_one_is_not(folder):
     with kernel(KERNEL_NAME, folder) as run:
         assert run(PRELOADED).split() == ["True", "True"]
+        assert run("print(open('/proc/self/comm').read())").strip() == "lrcourse-kernel"  # in ps and top
     with kernel(COLD_KERNEL_NAME, folder) as run:
         assert run(PRELOADED).split() == ["False", "False"]
 

@@ -332,8 +332,9 @@ def serve(path: Path, grader: int, grader_start: str) -> int:
 
 
 def name_process(name: str) -> None:
-    """What `ps`, `top` and `perf` show for this process (15 bytes at most)."""
-    _libc.prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0)
+    """What `ps`, `top` and `perf` show for this process (15 bytes at most; Linux only)."""
+    with contextlib.suppress(AttributeError, OSError):  # no prctl: the name stays
+        _libc.prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0)
 
 
 def _check(result: int, what: str) -> None:
