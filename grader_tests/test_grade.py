@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import random
 import shutil
+import string
+import subprocess
+import sys
+import time
 
 import nbformat
 import pytest
@@ -76,6 +82,35 @@ def test_parallel_grading_exports_the_same_totals_as_serial_nbgrader(serial_and_
     # (nbgrader scores them 0), the scenarios' wait for a grader
     assert {s: r["status"] for s, r in ours.items()} == {
         "correct": "autograded", "sklearn": "autograded", "mistake-medians": "autograded", "blank": "graded"}
+
+
+def test_the_workers_share_the_grading_runs_kernel_template(tmp_path):
+    """One template (its imports, its memory) per grading run, not one per worker: every
+    template the run's kernels and verifiers come from is keyed by the grading process
+    (warm.owner, warm.prestart). Watched while `lrcourse grade -j 2` runs; a time zone of its
+    own tells this run's templates from any other's."""
+    from lrcourse.sandbox import HOME, unavailable_reason, warm
+    from lrcourse.sandbox.launch import kernel_env
+    from lrcourse.sandbox.shell import kernelspec_limits
+
+    if unavailable_reason() or warm.unavailable_reason():
+        pytest.skip("kernels are not forked warm here")
+    course = make_course(tmp_path / "course", {k: COHORT[k] for k in ("correct", "blank")})
+    env = {**os.environ, "TZ": "LRC" + "".join(random.choices(string.ascii_uppercase, k=8)) + "0"}
+    _, spec_env = kernelspec_limits(course.config.Execute.kernel_name)
+    digest = warm.template_key(0, kernel_env(HOME, {**env, **spec_env})).rsplit("-", 1)[1]
+    seen = set()
+    with subprocess.Popen([sys.executable, "-m", "lrcourse.cli", "grade", "-j", "2", "--no-progress"],
+                          cwd=course.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True) as proc:
+        while proc.poll() is None:
+            seen |= {p.name for p in warm.folder().glob(f"*-{digest}.sock")}
+            time.sleep(0.02)
+        out = proc.stdout.read()
+    assert proc.returncode == 0, out
+    assert seen and all(name.startswith(f"{proc.pid}-") for name in seen), (proc.pid, seen)
+    rows = exported(course)
+    assert rows["correct"]["status"] == "autograded" and rows["blank"]["status"] == "graded"
 
 
 @pytest.fixture

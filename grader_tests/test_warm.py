@@ -172,6 +172,24 @@ def test_errors_in_a_warm_kernel_read_as_in_a_cold_one(folder):
     assert any("x / 0" in re.sub(r"\x1b\[[0-9;]*m", "", line) for line in warm[0]), warm[0]
 
 
+def test_a_template_is_shared_only_with_descendants_of_its_owner(monkeypatch):
+    from lrcourse.sandbox import warm
+
+    me, parent = os.getpid(), os.getppid()
+    monkeypatch.delenv(warm.OWNER_ENV, raising=False)
+    assert warm.owner(me) == me
+    for named, expected in [(parent, parent), (me, me), (1, me), ("not a pid", me)]:
+        monkeypatch.setenv(warm.OWNER_ENV, str(named))
+        assert warm.owner(me) == expected, named
+    sibling = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        monkeypatch.setenv(warm.OWNER_ENV, str(sibling.pid))  # alive, but not an ancestor
+        assert warm.owner(me) == me
+    finally:
+        sibling.kill()
+        sibling.wait()
+
+
 TWO_KERNELS = """
 import sys
 from jupyter_client.manager import KernelManager

@@ -133,16 +133,20 @@ def execute_notebook(notebook: str, files: dict[str, bytes], config_text: str, r
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def warm_up() -> None:
+def warm_up(template_owner: int | None = None) -> None:
     """Worker initializer: import what execution needs once per worker, not per notebook.
 
     Kernels inherit the worker's stderr; their start-up chatter would otherwise land on
     the instructor's terminal, so the worker's stderr goes to /dev/null (what goes
     wrong in a notebook comes back in its outputs and in `Executed.reason`).
+    `template_owner`: the grading run's process, whose kernel template the workers share
+    (sandbox.warm.owner).
     """
-    from .sandbox.warm import name_process
+    from .sandbox.warm import OWNER_ENV, name_process
 
     name_process("lrcourse-worker")
+    if template_owner:
+        os.environ[OWNER_ENV] = str(template_owner)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     import nbclient  # noqa: F401

@@ -106,8 +106,9 @@ class LocalPool:
     def _new(workers: int) -> ProcessPoolExecutor:
         import multiprocessing
 
+        # the workers fork their kernels from this process's template (warm.owner, warm.prestart)
         return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"),
-                                   initializer=warm_up)
+                                   initializer=warm_up, initargs=(os.getpid(),))
 
     def submit(self, *args) -> Future:
         done: Future = Future()
@@ -490,6 +491,10 @@ def grade(course: Course | None = None, *, workers: int | None = None, force: bo
     if report.unsandboxed:
         print(f"{SANDBOX_MARKER} UNSANDBOXED: student code runs with the grader's rights here: "
               f"{report.unsandboxed} (see docs/sandbox.md)", file=sys.stderr, flush=True)
+    if not scheduler:  # one kernel template for all workers, its imports done while they start
+        from .sandbox.warm import prestart
+
+        prestart(course.config.Execute.kernel_name)
     pool = DaskPool(scheduler) if scheduler else LocalPool(workers)
     bar = tqdm(total=total, unit="nb", desc="grading", file=sys.stderr, disable=not progress or not total)
     shutil.rmtree(course.root / STAGING_DIR, ignore_errors=True)

@@ -167,7 +167,7 @@ def run_warm(connection: dict, connection_file: str, kernel_args: list[str], lim
     request = {"source": os.getcwd(), "root": str(root), "connection_file": os.path.abspath(connection_file),
                "pids_cgroup": str(pids) if pids else None, "uid": uid, "gid": gid, "python_dirs": python_dirs(),
                "limits": asdict(limits), "kernel_args": kernel_args, "env": env}
-    conn, init = warm.start(request, os.getppid(), env)
+    conn, init = warm.start(request, warm.owner(os.getppid()), env)
     relay = Relay(connection, Path(f"/proc/{init}/root{RUN_DIR}/kernel"),
                   alive=lambda: Path(f"/proc/{init}").exists(), listeners=listeners)
     try:

@@ -150,7 +150,7 @@ def fork_warm(cmd: list[str], connection: dict, kwargs: dict) -> ForkedKernel | 
                    "pids_cgroup": str(pids) if pids else None, "uid": uid, "gid": gid,
                    "python_dirs": python_dirs(), "limits": asdict(limits), "kernel_args": kernel_args,
                    "env": env, "early_pid": True}
-        kernel = ForkedKernel(warm.send(request, os.getpid(), env), clean_up, cmd, limits.lifetime,
+        kernel = ForkedKernel(warm.send(request, warm.owner(os.getpid()), env), clean_up, cmd, limits.lifetime,
                               kwargs.get("stderr"))
     except (warm.WarmUnavailable, OSError):
         clean_up()

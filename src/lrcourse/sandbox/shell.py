@@ -254,7 +254,7 @@ class ShellSession:
                        "kernel_args": [], "env": env, "reply_limit": REPLY_LIMIT}
             mine, theirs = socket.socketpair()
             try:
-                self.conn = warm.send(request, os.getpid(), env, fds=[theirs.fileno()])
+                self.conn = warm.send(request, warm.owner(os.getpid()), env, fds=[theirs.fileno()])
             except warm.WarmUnavailable as err:
                 mine.close()
                 raise ShellUnavailable(str(err)) from err

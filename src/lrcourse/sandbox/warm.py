@@ -56,6 +56,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -110,6 +111,30 @@ def folder() -> Path:
     return path
 
 
+OWNER_ENV = "LRCOURSE_TEMPLATE_OWNER"  # set in `lrcourse grade`'s workers: the grading run's process
+
+
+def owner(grader: int) -> int:
+    """Whose template forks `grader`'s kernels: the process LRCOURSE_TEMPLATE_OWNER names when it
+    is an ancestor of `grader` (`lrcourse grade`'s workers share one template, started with the
+    grading run: lrcourse.grade), else `grader` itself."""
+    try:
+        wanted = int(os.environ.get(OWNER_ENV, ""))
+    except ValueError:
+        return grader
+    pid = grader
+    for _ in range(64):  # up the parent chain (forkserver workers: worker, forkserver, grading run)
+        if pid == wanted:
+            return wanted
+        try:
+            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+        if pid <= 1:
+            break
+    return grader
+
+
 def template_key(grader: int, env: dict[str, str]) -> str:
     """One template per grading process (pid and start time) and kernel environment."""
     digest = hashlib.sha256(json.dumps([sys.executable, sorted(env.items())]).encode()).hexdigest()[:16]
@@ -158,6 +183,32 @@ def connect(grader: int, env: dict[str, str]) -> socket.socket:
             time.sleep(0.02)
         proc.kill()
         raise WarmUnavailable(f"the kernel template was not ready after {START_WAIT} s")
+
+
+def prestart(kernel_name: str) -> threading.Thread | None:
+    """Start this process's template for the kernelspec `kernel_name` in the background, so that
+    its imports overlap the grading run's own start; None where kernels of that kernelspec are not
+    forked warm. What goes wrong here is reported by the first kernel's start, as before."""
+    from . import HOME
+    from . import unavailable_reason as sandbox_unavailable
+    from .launch import kernel_env
+    from .shell import ShellUnavailable, kernelspec_limits
+
+    if sandbox_unavailable() or unavailable_reason():
+        return None
+    try:
+        _, spec_env = kernelspec_limits(kernel_name)
+    except ShellUnavailable:
+        return None
+    env = kernel_env(HOME, {**os.environ, **spec_env})  # as the kernels' own requests compute it
+
+    def start_it() -> None:
+        with contextlib.suppress(Exception):
+            connect(os.getpid(), env).close()  # its fork reads an empty request and exits
+
+    thread = threading.Thread(target=start_it, name="lrcourse-template-start", daemon=True)
+    thread.start()
+    return thread
 
 
 def start(request: dict, grader: int, env: dict[str, str], fds: list[int] = ()) -> tuple[socket.socket, int]:
