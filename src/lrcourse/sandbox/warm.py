@@ -5,9 +5,10 @@ matplotlib and ipykernel before the first line a student wrote runs, and every g
 notebook starts two kernels (the student's and the verifier's). Here that is paid once
 per grading process:
 
-  template   one per grading process (nbgrader, a worker of `lrcourse grade`) and kernel
-             environment: root, host side, started by the first launcher that needs it,
-             in a session of its own. It imports PRELOAD, then waits on a Unix socket that
+  template   one per grading process (nbgrader; `lrcourse grade`, whose workers share it:
+             `owner`) and kernel environment: root, host side, started by the first kernel
+             that needs it (or by `lrcourse grade` as it starts: `prestart`), in a session
+             of its own. It imports PRELOAD, then waits on a Unix socket that
              only root can reach. It runs no student code and reads nothing from kernels;
              it exits when the grading process has gone or after IDLE seconds unused.
   request    the launcher (launch.py, one per kernel) connects and sends one JSON line.
