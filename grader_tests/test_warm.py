@@ -181,13 +181,13 @@ def test_a_template_is_shared_only_with_descendants_of_its_owner(monkeypatch):
     for named, expected in [(parent, parent), (me, me), (1, me), ("not a pid", me)]:
         monkeypatch.setenv(warm.OWNER_ENV, str(named))
         assert warm.owner(me) == expected, named
-    sibling = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
-        monkeypatch.setenv(warm.OWNER_ENV, str(sibling.pid))  # alive, but not an ancestor
+        monkeypatch.setenv(warm.OWNER_ENV, str(child.pid))  # alive, but not an ancestor
         assert warm.owner(me) == me
     finally:
-        sibling.kill()
-        sibling.wait()
+        child.kill()
+        child.wait()
 
 
 TWO_KERNELS = """
