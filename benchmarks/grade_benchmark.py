@@ -16,6 +16,9 @@ overhead per notebook above the floor:
                    one interpreter that already holds the libraries, a fresh namespace each:
                    the least any grader can spend
 
+Each run is a process of its own, started as an instructor starts it (`nbgrader
+autograde`, `lrcourse grade`): its start-up (imports, the kernel template) counts.
+
     .venv/bin/python benchmarks/grade_benchmark.py --students 40 --workers 2 [--cold]
 
 It measures and prints; it asserts nothing about speed (no timed tests).
@@ -42,7 +45,7 @@ sys.path.insert(0, str(ROOT / "grader_tests"))
 from helpers import COURSE, gradebook_rows, release_nb, scratch_course, source_nb, write_submission  # noqa: E402
 
 from lrcourse.course import ASSIGNMENT  # noqa: E402
-from lrcourse.grade import ensure_assignment, grade  # noqa: E402
+from lrcourse.grade import ensure_assignment  # noqa: E402
 from lrcourse.sandbox import COLD_KERNEL_NAME  # noqa: E402
 from lrcourse.scenarios import scenarios_for, submission  # noqa: E402
 
@@ -172,8 +175,9 @@ def main() -> int:
     for name in runs:
         if name != "stock":
             workers = 1 if name.endswith("-1") else args.workers
-            results[name] = timed(labels[name], lambda name=name, workers=workers: grade(
-                root=str(courses[name].root), workers=workers, progress=False))
+            results[name] = timed(labels[name], lambda name=name, workers=workers: subprocess.run(
+                [sys.executable, "-m", "lrcourse.cli", "grade", "-j", str(workers), "--no-progress"],
+                cwd=courses[name].root, check=False, capture_output=True))
     floor, floor_notebooks = floor_seconds(courses["warm-1"])
     print(f"  floor ({floor_notebooks} autograded notebooks, one warm interpreter): {floor:.1f} s", flush=True)
 
