@@ -89,16 +89,17 @@ def test_the_workers_share_the_grading_runs_kernel_template(tmp_path):
     template the run's kernels and verifiers come from is keyed by the grading process
     (warm.owner, warm.prestart). Watched while `lrcourse grade -j 2` runs; a time zone of its
     own tells this run's templates from any other's."""
-    from lrcourse.sandbox import HOME, unavailable_reason, warm
-    from lrcourse.sandbox.launch import kernel_env
-    from lrcourse.sandbox.shell import kernelspec_limits
+    from lrcourse.sandbox import unavailable_reason, warm
+    from lrcourse.sandbox.shell import warm_spec
 
     if unavailable_reason() or warm.unavailable_reason():
         pytest.skip("kernels are not forked warm here")
     course = make_course(tmp_path / "course", {k: COHORT[k] for k in ("correct", "blank")})
     env = {**os.environ, "TZ": "LRC" + "".join(random.choices(string.ascii_uppercase, k=8)) + "0"}
-    _, spec_env = kernelspec_limits(course.config.Execute.kernel_name)
-    digest = warm.template_key(0, kernel_env(HOME, {**env, **spec_env})).rsplit("-", 1)[1]
+    with pytest.MonkeyPatch.context() as patch:  # the kernels' environment under this run's time zone
+        patch.setenv("TZ", env["TZ"])
+        _, kernels_env = warm_spec(course.config.Execute.kernel_name)
+    digest = warm.template_key(0, kernels_env).rsplit("-", 1)[1]
     seen = set()
     with subprocess.Popen([sys.executable, "-m", "lrcourse.cli", "grade", "-j", "2", "--no-progress"],
                           cwd=course.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -77,11 +77,22 @@ def available() -> str | None:
     return f"cgroup {found[0]}"
 
 
-def start_time(pid: int) -> str:
+def _stat(pid: int, field: int) -> str:
+    """Field `field` of /proc/<pid>/stat after the command name (which may hold spaces and
+    parentheses); "0" when the process is gone."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[field]
     except (OSError, IndexError):
         return "0"
+
+
+def start_time(pid: int) -> str:
+    return _stat(pid, 19)
+
+
+def parent(pid: int) -> int:
+    """The parent's pid; 0 when the process is gone."""
+    return int(_stat(pid, 1))
 
 
 def create(max_pids: int, tag: str = "") -> Path | None:

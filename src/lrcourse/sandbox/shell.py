@@ -204,13 +204,18 @@ def run_cell(shell, code: str, limit: int, timeout: float | None = None) -> list
 
 # ---------------------------------------------------------------- the grading process's side
 
-def kernelspec_limits(kernel_name: str) -> tuple[Limits, dict[str, str]]:
-    """The limits and environment the warm sandbox kernelspec `kernel_name` gives its kernels; ShellUnavailable
-    when it is not one (the verifier then runs as that kernel)."""
+def warm_spec(kernel_name: str) -> tuple[Limits, dict[str, str]]:
+    """The limits of the warm sandbox kernelspec `kernel_name` and the environment its kernels get
+    (what their template is keyed by: warm.template_key); ShellUnavailable, saying why, where its
+    kernels are not forked warm here (the verifier then runs as that kernel)."""
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
-    from .launch import launcher_args
+    from . import warm
+    from .launch import kernel_env, launcher_args
 
+    reason = unavailable_reason() or warm.unavailable_reason()
+    if reason:
+        raise ShellUnavailable(reason)
     try:
         spec = KernelSpecManager().get_kernel_spec(kernel_name)
     except NoSuchKernel as err:
@@ -218,7 +223,7 @@ def kernelspec_limits(kernel_name: str) -> tuple[Limits, dict[str, str]]:
     parsed = launcher_args(list(spec.argv))
     if parsed is None or not parsed[0].warm:
         raise ShellUnavailable(f"the kernelspec {kernel_name!r} does not fork warm sandboxed kernels")
-    return Limits.from_args(parsed[0]), dict(spec.env or {})
+    return Limits.from_args(parsed[0]), kernel_env(HOME, {**os.environ, **(spec.env or {})})
 
 
 class ShellSession:
@@ -229,21 +234,17 @@ class ShellSession:
 
     def __init__(self, kernel_name: str = KERNEL_NAME):
         from . import warm  # not at the top: the template runs warm.py as __main__ and imports this module
-        from .launch import SCRATCH_PREFIX, kernel_env, python_dirs
+        from .launch import SCRATCH_PREFIX, python_dirs
 
         self.conn = self.sock = self.pids = self.scratch = None
         self.deadline, self.buffer, self.ready, self.timeouts = None, b"", False, []
-        reason = unavailable_reason() or warm.unavailable_reason()
-        if reason:
-            raise ShellUnavailable(reason)
-        self.limits, spec_env = kernelspec_limits(kernel_name)
+        self.limits, env = warm_spec(kernel_name)
         self.pids = cgroup.create(self.limits.nproc, tag=f"v{next(_serial)}")
         self.scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-verifier-"))
         try:
             (self.scratch / "root").mkdir()
             (self.scratch / "empty").mkdir()
             uid, gid = sandbox_ids()
-            env = kernel_env(HOME, {**os.environ, **spec_env})
             request = {"kind": "shell", "source": str(self.scratch / "empty"), "root": str(self.scratch / "root"),
                        "connection_file": None, "pids_cgroup": str(self.pids) if self.pids else None,
                        "uid": uid, "gid": gid, "python_dirs": python_dirs(),

@@ -127,10 +127,7 @@ def owner(grader: int) -> int:
     for _ in range(64):  # up the parent chain (forkserver workers: worker, forkserver, grading run)
         if pid == wanted:
             return wanted
-        try:
-            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            break
+        pid = cgroup.parent(pid)
         if pid <= 1:
             break
     return grader
@@ -190,18 +187,12 @@ def prestart(kernel_name: str) -> threading.Thread | None:
     """Start this process's template for the kernelspec `kernel_name` in the background, so that
     its imports overlap the grading run's own start; None where kernels of that kernelspec are not
     forked warm. What goes wrong here is reported by the first kernel's start, as before."""
-    from . import HOME
-    from . import unavailable_reason as sandbox_unavailable
-    from .launch import kernel_env
-    from .shell import ShellUnavailable, kernelspec_limits
+    from .shell import ShellUnavailable, warm_spec
 
-    if sandbox_unavailable() or unavailable_reason():
-        return None
     try:
-        _, spec_env = kernelspec_limits(kernel_name)
+        _, env = warm_spec(kernel_name)  # as the kernels' and the shells' own requests compute it
     except ShellUnavailable:
         return None
-    env = kernel_env(HOME, {**os.environ, **spec_env})  # as the kernels' own requests compute it
 
     def start_it() -> None:
         with contextlib.suppress(Exception):
