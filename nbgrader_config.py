@@ -74,14 +74,17 @@ c.AsyncKernelManager.client_class = "lrcourse.kernel_client.ReadyClient"
 # schema once instead of once per cell; it takes CheckCellMetadata's place in both lists.
 VERIFIED_EXECUTE = "lrcourse.verify.VerifiedExecute"
 CAP_OUTPUT = "lrcourse.preprocessors.CapOutput"
-CHECK_METADATA = "lrcourse.preprocessors.CheckMetadata"
 
 
-def with_check_metadata(steps):
-    from nbgrader.preprocessors import CheckCellMetadata
+def with_course_steps(steps):
+    """`steps` with each of nbgrader's steps that the course replaces replaced
+    (lrcourse.preprocessors.REPLACES: the same verdicts, faster)."""
+    from traitlets.utils.importstring import import_item
 
-    return [CHECK_METADATA if s is CheckCellMetadata or s == "nbgrader.preprocessors.CheckCellMetadata" else s
-            for s in steps]
+    from lrcourse.preprocessors import REPLACES
+
+    replaces = {import_item(theirs): ours for theirs, ours in REPLACES.items()}
+    return [replaces.get(import_item(s) if isinstance(s, str) else s, s) for s in steps]
 
 
 def autograde_steps():
@@ -101,14 +104,14 @@ def autograde_steps():
             f"{__file__}: nbgrader's default Autograde.autograde_preprocessors {steps} should hold one "
             f"nbgrader.preprocessors.Execute step for {VERIFIED_EXECUTE} to replace; the course cannot be "
             "graded until this file says where the verifier goes")
-    return with_check_metadata([*default[:runs[0]], VERIFIED_EXECUTE, CAP_OUTPUT, *default[runs[0] + 1:]])
+    return with_course_steps([*default[:runs[0]], VERIFIED_EXECUTE, CAP_OUTPUT, *default[runs[0] + 1:]])
 
 
 def sanitize_steps():
-    """nbgrader's default Autograde.sanitize_preprocessors, with CheckMetadata."""
+    """nbgrader's default Autograde.sanitize_preprocessors, with the course's steps."""
     from nbgrader.converters import Autograde
 
-    return with_check_metadata(Autograde.class_traits()["sanitize_preprocessors"].default())
+    return with_course_steps(Autograde.class_traits()["sanitize_preprocessors"].default())
 
 
 c.Autograde.autograde_preprocessors = autograde_steps()

@@ -261,6 +261,23 @@ COHORT = {
 }
 
 
+# Appended to a course's nbgrader_config.py: nbgrader's own steps where the course replaces them
+# (lrcourse.preprocessors.REPLACES), as nbgrader comes.
+NBGRADERS_OWN_STEPS = """
+from lrcourse.preprocessors import REPLACES as _REPLACES
+_THEIRS = {ours: theirs for theirs, ours in _REPLACES.items()}
+for _pipeline in ("autograde_preprocessors", "sanitize_preprocessors"):
+    setattr(c.Autograde, _pipeline, [_THEIRS.get(s, s) if isinstance(s, str) else s
+                                     for s in getattr(c.Autograde, _pipeline)])
+"""
+
+
+def with_nbgraders_own_steps(course: Course) -> Course:
+    with open(course.root / "nbgrader_config.py", "a") as f:
+        f.write(NBGRADERS_OWN_STEPS)
+    return course
+
+
 def make_course(folder: Path, students) -> Course:
     """A scratch course with exercise 1 and these students' submissions, assignment generated."""
     course = scratch_course(folder, [EX1])

@@ -1,6 +1,7 @@
 """nbgrader_config.py derives the autograde pipeline from nbgrader's own default list: Execute
 replaced by lrcourse.verify.VerifiedExecute, lrcourse.preprocessors.CapOutput right after it,
-CheckCellMetadata by lrcourse.preprocessors.CheckMetadata (same verdicts, faster), every other
+CheckCellMetadata by lrcourse.preprocessors.CheckMetadata (same verdicts, faster), nbgrader's
+gradebook steps by the course's copies that share one Gradebook in a grading run, every other
 step nbgrader's; without an Execute step in the default, loading the config fails."""
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from nbgrader.preprocessors import (
 from traitlets.config.loader import PyFileConfigLoader
 from traitlets.utils.importstring import import_item
 
+from lrcourse import preprocessors as ours
 from lrcourse.execute import executor_class
 from lrcourse.preprocessors import CapOutput, CheckMetadata, _MetadataValidator
 from lrcourse.verify import VerifiedExecute
@@ -42,8 +44,8 @@ HAND_WRITTEN = [
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
-    "nbgrader.preprocessors.SaveAutoGrades",
-    "nbgrader.preprocessors.AssignLatePenalties",
+    "lrcourse.preprocessors.SaveAutoGrades",
+    "lrcourse.preprocessors.AssignLatePenalties",
     "lrcourse.preprocessors.CheckMetadata",
 ]
 DEFAULT = Autograde.class_traits()["autograde_preprocessors"]
@@ -66,7 +68,7 @@ def test_the_derived_pipeline_is_nbgraders_default_with_the_verifier_in_place_of
     assert resolved(DEFAULT.default()) == [Execute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
                                            SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
     assert configured_steps() == [VerifiedExecute, CapOutput, IgnorePattern, ClearMetadataPreprocessor,
-                                  LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckMetadata]
+                                  LimitOutput, ours.SaveAutoGrades, ours.AssignLatePenalties, CheckMetadata]
     assert configured_steps() == resolved(HAND_WRITTEN)
 
 
@@ -108,11 +110,39 @@ def test_nbgrader_itself_stops_instead_of_grading_without_the_config(tmp_path):
     assert "should hold one nbgrader.preprocessors.Execute step" in proc.stderr
 
 
-def test_the_sanitizing_steps_are_nbgraders_default_with_the_faster_metadata_check():
+def test_the_sanitizing_steps_are_nbgraders_default_with_the_courses_faster_steps():
     default = Autograde.class_traits()["sanitize_preprocessors"].default()
     assert resolved(default) == [ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata]
     assert configured_steps(pipeline="sanitize_preprocessors") == [
-        ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckMetadata]
+        ClearOutput, DeduplicateIds, ours.OverwriteKernelspec, ours.OverwriteCells, CheckMetadata]
+
+
+@pytest.mark.parametrize("step", list(ours.NBGRADER_SOURCES), ids=lambda step: step.__name__)
+def test_the_gradebook_steps_copy_nbgraders_code_as_it_reads_now(step):
+    """Each copies nbgrader's `preprocess` but for the Gradebook it uses: when nbgrader's changes
+    (a new nbgrader), the copy must be read against it again and its digest renewed."""
+    theirs = step.__mro__[1]
+    assert theirs is import_item(f"nbgrader.preprocessors.{step.__name__}")
+    assert ours.REPLACES[f"nbgrader.preprocessors.{step.__name__}"] == f"lrcourse.preprocessors.{step.__name__}"
+    assert ours.nbgrader_source_digest(step) == ours.NBGRADER_SOURCES[step], (
+        f"nbgrader's {theirs.__name__}.preprocess changed: compare lrcourse.preprocessors.{step.__name__} with it")
+
+
+def test_a_grading_run_shares_one_gradebook_and_a_step_outside_one_opens_its_own(tmp_path):
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    alone = ours.gradebook(url)
+    alone.close()
+    with ours.one_gradebook(url) as book:
+        assert ours.gradebook(url) is book and alone is not book
+        for _ in range(2):  # each use closes it as nbgrader's steps do; the next one works
+            with ours.gradebook(url) as gb:
+                gb.update_or_create_student("s1")
+                engine = gb.engine
+            assert ours.gradebook(url).engine is engine
+        assert [s.id for s in ours.gradebook(url).students] == ["s1"]
+    other = ours.gradebook(url)
+    assert other is not book
+    other.close()
 
 
 def _nbgrader_cells(nb):

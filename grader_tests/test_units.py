@@ -472,3 +472,29 @@ def test_the_relay_accepts_on_the_listening_sockets_it_is_given_and_closes_unuse
         relay.stop()
         early.close()
         server.close()
+
+
+def test_the_templates_kept_lexer_regexes_colour_code_as_pygments_does(monkeypatch):
+    """sandbox.warm.keep_lexer_regexes: stack_data makes a new lexer class for every traceback
+    frame; with the kept regular expressions it is coloured the same, without rebuilding them."""
+    import pygments
+    import pygments.lexer
+    from pygments.formatters import Terminal256Formatter
+    from pygments.lexers import PythonLexer
+
+    from lrcourse.sandbox import warm
+
+    monkeypatch.setattr(pygments.lexer, "regex_opt", pygments.lexer.regex_opt)  # put back afterwards
+    code = "def f(x):\n    return [len(str(v)) for v in x if v is not None]  # keywords, builtins\n"
+
+    def coloured() -> str:
+        return pygments.highlight(code, type("FrameLexer", (PythonLexer,), {})(), Terminal256Formatter())
+
+    before = coloured()
+    warm.keep_lexer_regexes()
+    kept = pygments.lexer.regex_opt
+    warm.keep_lexer_regexes()  # once is enough: a second call changes nothing
+    assert pygments.lexer.regex_opt is kept
+    assert [coloured(), coloured()] == [before, before] and "\x1b[" in before
+    assert kept.cache_info().hits > 0
+    assert kept(["if", "else"], r"\b", r"\b") == kept(iter(["if", "else"]), r"\b", r"\b")  # words from any iterable

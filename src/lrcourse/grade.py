@@ -39,6 +39,7 @@ from . import status as st
 from .course import ASSIGNMENT, Course, CourseError
 from .execute import Executed, autograde_env, execute_notebook, executor_class, warm_up
 from .notebooks import read
+from .preprocessors import gradebook, one_gradebook
 from .tamper import review_flags
 
 LOG_FILE = "grading.log"
@@ -313,7 +314,7 @@ class Grader:
 
     def _student_level_zero(self, student: str) -> None:
         """No notebook of the assignment at all: every notebook is missing and scores 0."""
-        with Gradebook(self.course.db_url) as gb:
+        with gradebook(self.course.db_url) as gb:
             gb.update_or_create_student(student)
             submission = gb.update_or_create_submission(ASSIGNMENT, student)
             for nb in submission.notebooks:
@@ -388,7 +389,7 @@ class Grader:
 
     def fail(self, student: str, notebook: str, reason: str, state: str = st.FAILED) -> None:
         """No valid score: zero it in the gradebook, flag it for manual review, say why."""
-        with Gradebook(self.course.db_url) as gb:
+        with gradebook(self.course.db_url) as gb:
             try:
                 nb = gb.find_submission_notebook(notebook, ASSIGNMENT, student)
             except MissingEntry:
@@ -503,7 +504,8 @@ def grade(course: Course | None = None, *, workers: int | None = None, force: bo
             # nbgrader's gradebook code triggers SQLAlchemy autoflush notices (SAWarning) on
             # new submissions; they are harmless and would drown the progress bar.
             warnings.simplefilter("ignore", SAWarning)
-            Grader(course, pool, report, bar).run(todo, ahead=2 * workers)
+            with one_gradebook(course.db_url):  # the run's gradebook steps share it (lrcourse.preprocessors)
+                Grader(course, pool, report, bar).run(todo, ahead=2 * workers)
     finally:
         bar.close()
         pool.close()

@@ -1,8 +1,10 @@
 """nbgrader preprocessors the course adds to nbgrader's pipelines (selected in nbgrader_config.py)."""
 
 import json
+from contextlib import contextmanager
 
 import nbformat
+import nbgrader.preprocessors as nbgrader_steps
 from nbformat.notebooknode import NotebookNode
 from nbgrader.nbgraderformat import ValidationError
 from nbgrader.nbgraderformat.common import BaseMetadataValidator, SchemaTooNewError, SchemaTooOldError
@@ -165,3 +167,143 @@ class CheckMetadata(CheckCellMetadata):
             self.log.error(msg)
             raise ValidationError(msg)  # noqa: B904 - as nbgrader raises it
         return nb, resources
+
+
+# -- the gradebook steps, one Gradebook per grading run ------------------------------------------
+#
+# nbgrader's gradebook steps each open a Gradebook of their own for every notebook, and with it
+# a new SQLAlchemy engine: the engine's cache of compiled statements starts empty each time, so
+# every query of every step was compiled again (with Gradebook's own start-up, about 23 ms of
+# the coordinator's 85 ms of CPU a notebook). The steps below are nbgrader's, with the same
+# code, except that within `one_gradebook` (a grading run of `lrcourse grade`) they use the
+# run's Gradebook: the same database and the same queries on it, compiled once. Outside a run
+# (`nbgrader autograde`) they open their own, as nbgrader's do. Their `preprocess` is nbgrader
+# 0.9.6's, line for line but the Gradebook; test_autograde_config checks that nbgrader's still
+# reads as copied (NBGRADER_SOURCES).
+
+_RUN_GRADEBOOKS: dict[str, object] = {}
+
+
+@contextmanager
+def one_gradebook(db_url: str):
+    """Within: the gradebook steps (and `gradebook(db_url)`) share one Gradebook for `db_url`.
+    Each use still ends as nbgrader's do (`with gradebook:` closes its session and returns its
+    connections); what is kept is the engine, and with it the compiled statements."""
+    from nbgrader.api import Gradebook
+
+    book = Gradebook(db_url)
+    _RUN_GRADEBOOKS[db_url] = book
+    try:
+        yield book
+    finally:
+        _RUN_GRADEBOOKS.pop(db_url, None)
+        book.close()
+
+
+def gradebook(db_url: str):
+    """The grading run's Gradebook for `db_url`, or a new one (nbgrader's own steps' way)."""
+    from nbgrader.api import Gradebook
+
+    return _RUN_GRADEBOOKS.get(db_url) or Gradebook(db_url)
+
+
+class SaveAutoGrades(nbgrader_steps.SaveAutoGrades):
+    """nbgrader's SaveAutoGrades, in a grading run with the run's Gradebook."""
+
+    def preprocess(self, nb: NotebookNode, resources):
+        self.notebook_id = resources["nbgrader"]["notebook"]
+        self.assignment_id = resources["nbgrader"]["assignment"]
+        self.student_id = resources["nbgrader"]["student"]
+        self.db_url = resources["nbgrader"]["db_url"]
+        self.gradebook = gradebook(self.db_url)
+        with self.gradebook:
+            nb, resources = super(nbgrader_steps.SaveAutoGrades, self).preprocess(nb, resources)
+        return nb, resources
+
+
+class OverwriteCells(nbgrader_steps.OverwriteCells):
+    """nbgrader's OverwriteCells, in a grading run with the run's Gradebook."""
+
+    def preprocess(self, nb: NotebookNode, resources):
+        self.notebook_id = resources["nbgrader"]["notebook"]
+        self.assignment_id = resources["nbgrader"]["assignment"]
+        self.db_url = resources["nbgrader"]["db_url"]
+        self.gradebook = gradebook(self.db_url)
+        with self.gradebook:
+            nb, resources = super(nbgrader_steps.OverwriteCells, self).preprocess(nb, resources)
+            if self.add_missing_cells:
+                nb, resources = self.add_missing_grade_cells(nb, resources)
+                nb, resources = self.add_missing_task_cells(nb, resources)
+        return nb, resources
+
+
+class AssignLatePenalties(nbgrader_steps.AssignLatePenalties):
+    """nbgrader's AssignLatePenalties, in a grading run with the run's Gradebook."""
+
+    def preprocess(self, nb: NotebookNode, resources):
+        self.notebook_id = resources["nbgrader"]["notebook"]
+        self.assignment_id = resources["nbgrader"]["assignment"]
+        self.student_id = resources["nbgrader"]["student"]
+        self.db_url = resources["nbgrader"]["db_url"]
+        self.init_plugin()
+        self.gradebook = gradebook(self.db_url)
+        with self.gradebook:
+            nb, resources = super(nbgrader_steps.AssignLatePenalties, self).preprocess(nb, resources)
+            assignment = self.gradebook.find_submission(self.assignment_id, self.student_id)
+            notebook = self.gradebook.find_submission_notebook(self.notebook_id, self.assignment_id,
+                                                               self.student_id)
+            notebook.late_submission_penalty = None
+            if assignment.total_seconds_late > 0:
+                self.log.warning(f"{assignment} is {assignment.total_seconds_late} seconds late")
+                late_penalty = self.plugin_inst.late_submission_penalty(
+                    self.student_id, notebook.score, assignment.total_seconds_late)
+                self.log.warning(f"Late submission penalty: {late_penalty}")
+                if late_penalty is not None:
+                    late_penalty = self._check_late_penalty(notebook, late_penalty)
+                    notebook.late_submission_penalty = late_penalty
+            self.gradebook.db.commit()
+        return nb, resources
+
+
+class OverwriteKernelspec(nbgrader_steps.OverwriteKernelspec):
+    """nbgrader's OverwriteKernelspec, in a grading run with the run's Gradebook."""
+
+    def preprocess(self, nb: NotebookNode, resources):
+        notebook_id = resources["nbgrader"]["notebook"]
+        assignment_id = resources["nbgrader"]["assignment"]
+        db_url = resources["nbgrader"]["db_url"]
+        with gradebook(db_url) as gb:
+            kernelspec = gb.find_notebook(notebook_id, assignment_id).kernelspec
+            if kernelspec is not None:
+                kernelspec = json.loads(kernelspec)
+            self.log.debug(f"Source notebook kernelspec: {kernelspec}")
+            self.log.debug(f"Submitted notebook kernelspec: {nb.metadata.get('kernelspec', None)}")
+            if kernelspec:
+                self.log.debug(f"Overwriting submitted notebook kernelspec: {kernelspec}")
+                nb.metadata["kernelspec"] = kernelspec
+        return nb, resources
+
+
+# nbgrader's methods the steps above copy, and the digest of their source when they were copied
+NBGRADER_SOURCES = {
+    SaveAutoGrades: "edef3c387d5c104a",
+    OverwriteCells: "3a94b453d8e53bee",
+    AssignLatePenalties: "e4fa96a4c466680a",
+    OverwriteKernelspec: "28cc17a228e741a2",
+}
+# nbgrader's step -> the course's, where nbgrader_config.py puts them
+REPLACES = {
+    "nbgrader.preprocessors.CheckCellMetadata": "lrcourse.preprocessors.CheckMetadata",
+    "nbgrader.preprocessors.SaveAutoGrades": "lrcourse.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.OverwriteCells": "lrcourse.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.AssignLatePenalties": "lrcourse.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.OverwriteKernelspec": "lrcourse.preprocessors.OverwriteKernelspec",
+}
+
+
+def nbgrader_source_digest(step: type) -> str:
+    """The digest of nbgrader's `preprocess` that `step` copies."""
+    import hashlib
+    import inspect
+
+    return hashlib.sha256(inspect.getsource(step.__mro__[1].preprocess).encode()).hexdigest()[:16]

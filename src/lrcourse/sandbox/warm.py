@@ -69,7 +69,17 @@ PRELOAD = ("numpy", "pandas", "scipy.special", "scipy.stats", "sklearn.base", "s
            "sklearn.metrics", "sklearn.model_selection", "sklearn.preprocessing", "sklearn.pipeline",
            "sklearn.datasets", "statsmodels.api", "matplotlib", "matplotlib.pyplot", "matplotlib.figure",
            "matplotlib.font_manager", "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel",
-           "ipykernel.zmqshell", "ipykernel.debugger")
+           "ipykernel.zmqshell", "ipykernel.debugger",
+           # what every kernel imported as it started or ran its first cells, about 16 ms of its CPU
+           # (docs/benchmarks.md, sixth pass): IPython's and ipykernel's lazy imports, the Agg
+           # canvas and PIL's image plugins behind every inline figure, the pandas code scikit-learn
+           # reaches through narwhals, a data frame's text form, the breast-cancer data's package
+           "IPython.core.completerlib", "IPython.core.debugger", "IPython.core.logger", "IPython.core.oinspect",
+           "IPython.core.pylabtools", "IPython.extensions.storemagic", "IPython.utils.wildcard", "sqlite3",
+           "tornado.platform.asyncio", "matplotlib.backends.backend_agg", "PIL.features",
+           "narwhals._pandas_like.namespace", "narwhals._pandas_like.dataframe", "narwhals._interchange.dataframe",
+           "narwhals.stable.v2._namespace", "pandas.io.formats.string", "sklearn.datasets.data",
+           "sklearn.datasets.descr", "importlib.resources.readers")
 IDLE = 300  # seconds a template waits unused before it exits (the next kernel starts a new one)
 START_WAIT = 180  # seconds a launcher waits for a template to finish its imports
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = (
@@ -304,8 +314,10 @@ def preload() -> None:
         importlib.import_module(name)
     IMPORT_ENV.update({k: v for k, v in os.environ.items() if before.get(k) != v and k != "MPLCONFIGDIR"})
     import matplotlib.font_manager
+    import PIL.Image
 
     matplotlib.font_manager.fontManager  # noqa: B018 - the font list, read from the cache built at setup
+    PIL.Image.preinit()  # its image plugins, as the first figure a kernel shows imports them
 
 
 def warm_tracebacks() -> None:
@@ -324,14 +336,46 @@ def warm_tracebacks() -> None:
         AutoFormattedTB(mode="Context").structured_traceback(*sys.exc_info())
 
 
+def keep_lexer_regexes() -> None:
+    """Build each of pygments' keyword regular expressions once per template, not once per frame.
+
+    IPython colours a traceback's code with stack_data, which makes a new lexer class for every
+    frame it shows, and pygments then rebuilds that class's regular expressions from its word
+    lists (`regex_opt`): about 2 ms of a failed assert's 8 ms and 20 ms of an error raised inside
+    scikit-learn (50 ms). `regex_opt` is a pure function of its words, prefix and suffix; its
+    results are kept here, in the template, so every fork shares them. The text a traceback shows
+    is the same: a cold kernel's tracebacks equal a warm one's (test_warm)."""
+    import functools
+
+    import pygments.lexer
+    import pygments.regexopt
+
+    build = pygments.regexopt.regex_opt
+    if getattr(pygments.lexer.regex_opt, "__wrapped__", None) is build:
+        return
+    kept = functools.lru_cache(maxsize=4096)(build)
+
+    @functools.wraps(build)
+    def regex_opt(strings, prefix="", suffix=""):
+        words = tuple(strings)
+        try:
+            return kept(words, prefix, suffix)
+        except TypeError:  # words that cannot be a key (unhashable): built each time, as before
+            return build(words, prefix, suffix)
+
+    regex_opt.cache_info = kept.cache_info
+    pygments.lexer.regex_opt = regex_opt
+
+
 def serve(path: Path, grader: int, grader_start: str) -> int:
     name_process("lrcourse-warm")
     preload()
     import gc
 
-    from . import shell  # noqa: F401 - the verifier's shell (its forks cannot reach the package's folder)
+    from . import inside, shell  # noqa: F401 - what the forks run (they cannot reach the package's folder)
 
-    with contextlib.suppress(Exception):  # a speed-up only
+    with contextlib.suppress(Exception):  # speed-ups only
+        keep_lexer_regexes()
         warm_tracebacks()
     gc.collect()
     gc.freeze()  # what the template holds is never collected again: forks keep sharing those pages
