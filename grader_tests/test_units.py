@@ -498,3 +498,39 @@ def test_the_templates_kept_lexer_regexes_colour_code_as_pygments_does(monkeypat
     assert [coloured(), coloured()] == [before, before] and "\x1b[" in before
     assert kept.cache_info().hits > 0
     assert kept(["if", "else"], r"\b", r"\b") == kept(iter(["if", "else"]), r"\b", r"\b")  # words from any iterable
+
+
+def _schema_formats(node) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["format"]} if isinstance(node.get("format"), str) else set()
+        return found.union(*(_schema_formats(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_schema_formats(v) for v in node))
+    return set()
+
+
+def test_lrcourse_processes_skip_jsonschemas_iri_check_which_no_schema_they_validate_uses():
+    """lrcourse/__init__.py keeps rfc3987_syntax (0.74 s of grammar building at import) out of its
+    processes: no schema they validate names an iri format, and notebooks still validate."""
+    import json as json_module
+
+    import nbformat
+    from nbgrader.nbgraderformat.v3 import MetadataValidatorV3
+
+    files = Path(nbformat.__file__).parent.glob("v*/nbformat.v*.schema.json")
+    schemas = [json_module.loads(p.read_text()) for p in files]
+    assert schemas
+    formats = set().union(*map(_schema_formats, [*schemas, MetadataValidatorV3().schema]))
+    assert not {f for f in formats if f.startswith("iri")}, formats
+    code = ("import sys, lrcourse, nbformat, jsonschema\n"
+            "nbformat.validate(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('1')]))\n"
+            "print('rfc3987_syntax' in sys.modules and sys.modules['rfc3987_syntax'] is not None)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip() == "False", proc.stdout + proc.stderr
+
+
+def test_what_the_grading_workers_import_ahead_exists():
+    from lrcourse.grade import WORKER_IMPORTS
+
+    for name in WORKER_IMPORTS:
+        assert importlib.import_module(name)

@@ -84,6 +84,10 @@ class WorkerLost(RuntimeError):
     """A notebook whose grading worker died under it, twice (the second time alone in its worker)."""
 
 
+WORKER_IMPORTS = ("lrcourse.execute", "lrcourse.verify", "lrcourse.sandbox.provisioner", "nbclient", "nbformat",
+                  "nbgrader.preprocessors")
+
+
 class LocalPool:
     """The default engine: one worker process per core, imports done once per worker.
 
@@ -107,9 +111,12 @@ class LocalPool:
     def _new(workers: int) -> ProcessPoolExecutor:
         import multiprocessing
 
+        context = multiprocessing.get_context("forkserver")
+        # what every worker imports, imported once by the process the workers are forked from
+        # (a no-op where that process has started already, as in a second pool)
+        context.set_forkserver_preload(list(WORKER_IMPORTS))
         # the workers fork their kernels from this process's template (warm.owner, warm.prestart)
-        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"),
-                                   initializer=warm_up, initargs=(os.getpid(),))
+        return ProcessPoolExecutor(workers, mp_context=context, initializer=warm_up, initargs=(os.getpid(),))
 
     def submit(self, *args) -> Future:
         done: Future = Future()
