@@ -185,11 +185,10 @@ def exec_kernel(command: list[str]):
     return start
 
 
-def run_init(start, *, pass_interrupts: bool = False) -> int:
+def run_init(start) -> int:
     """Start the kernel as a child (`start()` in a fresh fork; it must not return), stay PID 1
-    until it ends; returns its exit status. Cold, interrupts (SIGINT to the launcher's process
-    group) reach the kernel directly; warm (`pass_interrupts`), init is outside that group and
-    passes SIGINT on to the kernel, as it does SIGTERM."""
+    until it ends; returns its exit status. Interrupts (SIGINT to the launcher's process group)
+    reach the kernel directly; SIGTERM is passed on. (A warm kernel's init is warm.run_init.)"""
     # Python's KeyboardInterrupt here would end PID 1, and the namespace with it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -207,8 +206,6 @@ def run_init(start, *, pass_interrupts: bool = False) -> int:
             os.kill(kernel, signum)
 
     signal.signal(signal.SIGTERM, pass_on)
-    if pass_interrupts:
-        signal.signal(signal.SIGINT, pass_on)
     while True:
         try:
             pid, status = os.waitpid(-1, 0)  # orphans of the namespace are reparented here

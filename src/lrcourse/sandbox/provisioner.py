@@ -20,9 +20,9 @@ A warm kernel needs no launcher at all. For the `lrcourse-sandbox` kernelspec (t
 with `--warm`), the provisioner asks the warm template itself (warm.py), with the request the
 launcher would send, and the client talks to the kernel's own Unix sockets (ZMQ `ipc`, through
 /proc/<pid>/root): no launcher process (about 0.06 s of CPU a kernel), no relay, no TCP port.
-The template's fork relays signals, enforces the lifetime and reports the exit status over the
-connection (`ForkedKernel`, Popen's face for it); when the grading process dies the
-connection closes and the fork kills the sandbox. Where the template cannot be used, the
+The sandbox's init (PID 1, forked by the template) relays signals, enforces the lifetime and
+reports the exit status over the connection (`ForkedKernel`, Popen's face for it); when the
+grading process dies the connection closes and init ends the sandbox. Where the template cannot be used, the
 launcher runs as before and says why.
 """
 
@@ -116,6 +116,8 @@ class RelayProvisioner(LocalProvisioner):
 # ---------------------------------------------------------------- warm kernels without a launcher
 
 _serial = itertools.count()
+SWEEP_EVERY = 60.0  # seconds between two looks for stale scratch folders in one process (2 ms each
+_swept_at = -SWEEP_EVERY  # with 4,600 entries in /tmp)
 
 
 def fork_warm(cmd: list[str], connection: dict, kwargs: dict) -> ForkedKernel | None:
@@ -134,7 +136,10 @@ def fork_warm(cmd: list[str], connection: dict, kwargs: dict) -> ForkedKernel | 
     limits = Limits.from_args(args)
     uid, gid = sandbox_ids()
     env = kernel_env(HOME, launcher_env)
-    sweep_stale_scratch()  # of grading processes that were killed (their cgroups: cgroup.create)
+    global _swept_at
+    if time.monotonic() - _swept_at > SWEEP_EVERY:  # of grading processes that were killed (their
+        _swept_at = time.monotonic()                # cgroups: cgroup.create); /tmp may hold thousands
+        sweep_stale_scratch()
     pids = cgroup.create(limits.nproc, tag=f"k{next(_serial)}")
     scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
 
@@ -157,7 +162,7 @@ def fork_warm(cmd: list[str], connection: dict, kwargs: dict) -> ForkedKernel | 
         return None
     if kernel.wait_for_pid():
         return kernel
-    kernel.kill()  # the fork failed before init (it said why): the launcher runs instead
+    kernel.kill()  # init failed before it could start the kernel (it said why): the launcher runs instead
     kernel.wait()
     return None
 
@@ -172,7 +177,7 @@ def remove_scratch(pids: Path | None, scratch: Path | None) -> None:
 
 class ForkedKernel:
     """subprocess.Popen's face for a kernel the template forked: signals go over the template
-    connection as words (`int`, `term`, `kill`); the fork's lines come back over it, in the order
+    connection as words (`int`, `term`, `kill`); init's lines come back over it, in the order
     they were written: `pid N` (init's host pid, at once), `note: ...` and `ok N` or `error: ...`
     (once the sandbox is built), `exit N` (when it has ended). Closing the connection kills the
     sandbox. Its cgroup and scratch folder are removed once it has exited."""
@@ -185,7 +190,7 @@ class ForkedKernel:
         self._clean_up, self._buffer, self._lock = clean_up, b"", threading.Lock()
 
     def wait_for_pid(self, timeout: float = 60) -> bool:
-        """Wait for init's host pid (a few milliseconds); False when the fork failed first."""
+        """Wait for init's host pid (a few milliseconds); False when init failed first."""
         deadline = time.monotonic() + timeout
         while self.pid is None and not self._read(deadline - time.monotonic()):
             if time.monotonic() >= deadline:
@@ -243,7 +248,7 @@ class ForkedKernel:
                 self._stderr.write(line if "b" not in getattr(self._stderr, "mode", "") else line.encode())
                 self._stderr.flush()
 
-    def __del__(self):  # dropped while it runs: nobody holds the connection, so the fork kills the sandbox
+    def __del__(self):  # dropped while it runs: nobody holds the connection, so init ends the sandbox
         with contextlib.suppress(Exception):
             self.conn.close()
 

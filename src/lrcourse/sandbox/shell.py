@@ -248,7 +248,7 @@ class ShellSession:
             request = {"kind": "shell", "source": str(self.scratch / "empty"), "root": str(self.scratch / "root"),
                        "connection_file": None, "pids_cgroup": str(self.pids) if self.pids else None,
                        "uid": uid, "gid": gid, "python_dirs": python_dirs(),
-                       # the template's fork counts the lifetime from now, while the student's notebook
+                       # init counts the lifetime from now, while the student's notebook
                        # (itself up to a lifetime) may still hand answers over; the lifetime of the
                        # verification proper counts from when the grader waits for it (`collect`)
                        "limits": asdict(dataclasses.replace(self.limits, lifetime=2 * self.limits.lifetime)),
@@ -304,7 +304,7 @@ class ShellSession:
             if now >= self.deadline or now >= cell_deadline:
                 return self._stopped()
             ready, _, _ = select.select([self.sock, self.conn], [], [], min(cell_deadline, self.deadline) - now)
-            if self.conn in ready:  # the template's fork only speaks when the shell has exited
+            if self.conn in ready:  # init only speaks when the shell has exited
                 return self._stopped()
             if self.sock in ready:
                 data = b""
@@ -324,7 +324,7 @@ class ShellSession:
         return None
 
     def close(self) -> None:
-        """Kill the sandbox (the template's fork kills it when the connection closes); its cgroup
+        """Kill the sandbox (init ends it when the connection closes); its cgroup
         and scratch folder are removed in the background (graders wait for that before they exit)."""
         from ..kernel_manager import in_background
         from .provisioner import remove_scratch

@@ -12,16 +12,20 @@ per grading process:
              only root can reach. It runs no student code and reads nothing from kernels;
              it exits when the grading process has gone or after IDLE seconds unused.
   request    the launcher (launch.py, one per kernel) connects and sends one JSON line.
-             The template forks at once and goes back to waiting: the request is read
-             only by that fork, so no kernel ever holds another kernel's data.
-  fork       (root, host side) enters the kernel's pids cgroup, unshares fresh mount,
-             network, IPC, UTS and PID namespaces and forks `init`. It then relays: `int`
-             and `term` from the launcher become SIGINT and SIGTERM to init, the launcher
-             closing its end kills init (and with it the namespace), and init's exit
-             status goes back as `exit N`.
-  init       PID 1 of the new namespace: the very same steps as a cold sandbox
-             (`inside.prepare`: loopback, sealed root, copy of the submission, limits),
-             reports `ok <host pid>`, forks the kernel and stays (`inside.run_init`).
+             The template forks `init` at once, in a PID namespace of its own (it unshares
+             the namespace its next child is born in, then returns to its own), and goes
+             back to waiting: the request is read only by that fork, so no kernel ever
+             holds another kernel's data.
+  init       PID 1 of the new PID namespace (root; `run_init`): enters the kernel's pids
+             cgroup, unshares fresh mount, network, IPC and UTS namespaces, takes the very
+             same steps as a cold sandbox (`inside.prepare`: loopback, sealed root, copy of
+             the submission, limits), reports `ok <host pid>` and forks the kernel. It then
+             relays (`relay`): `int` and `term` from the launcher become SIGINT and SIGTERM
+             to the kernel; the launcher closing its end ends init, and with it the
+             namespace; at the kernel's wall-clock lifetime it kills the kernel; the
+             kernel's exit status goes back as `exit N`. It reaps the namespace's orphans.
+             (Until 2026-12-01 a fork of the template between the two did the relaying:
+             one more copy of the template's memory to make and tear down per sandbox.)
   kernel     drops to the sandbox user exactly as setpriv does for a cold kernel (no
              groups, no capabilities in any set, no_new_privs), closes every inherited
              file, takes the kernel's environment, reseeds numpy's global random state
@@ -85,7 +89,7 @@ START_WAIT = 180  # seconds a launcher waits for a template to finish its import
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = (
     0x00020000, 0x04000000, 0x08000000, 0x20000000, 0x40000000)
 MS_REC, MS_PRIVATE = 16384, 1 << 18
-PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT = 1, 24, 38, 47
+PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT = 24, 38, 47
 PR_CAP_AMBIENT_CLEAR_ALL, PR_SET_NAME = 4, 15
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -386,6 +390,7 @@ def serve(path: Path, grader: int, grader_start: str) -> int:
     if cgroup.start_time(grader) != grader_start:
         return 0
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forks are reaped by the kernel, not waited for
+    pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY)  # its own, to return to after each fork_init
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     staging = path.with_suffix(f".{os.getpid()}.new")
     listener.bind(str(staging))
@@ -400,15 +405,12 @@ def serve(path: Path, grader: int, grader_start: str) -> int:
             if not ready or watch in ready:
                 return 0
             conn, _ = listener.accept()
-            if os.fork() == 0:
-                listener.close()
-                os.close(watch)
-                code = 1
-                try:
-                    code = fork_kernel(conn)
-                finally:
-                    os._exit(code)
-            conn.close()
+            try:
+                fork_init(conn, pid_ns, (listener.fileno(), watch, pid_ns))
+            except OSError:  # no fork, or the template could not return to its own namespace
+                return 0
+            finally:
+                conn.close()
     finally:
         with contextlib.suppress(OSError):
             if os.stat(path).st_ino == os.fstat(listener.fileno()).st_ino:
@@ -430,67 +432,29 @@ def _check(result: int, what: str) -> None:
         raise OSError(err, f"{what}: {os.strerror(err)}")
 
 
-def fork_kernel(conn: socket.socket) -> int:
-    """One request: fresh namespaces, init, the kernel; relay until init ends."""
-    from . import inside
-
-    name_process("lrcourse-relay")
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    devnull = os.open(os.devnull, os.O_RDWR)  # the template's stderr is its log: not for the kernel
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
-    os.close(devnull)
-    fds: list[int] = []
+def fork_init(conn: socket.socket, pid_ns: int, template_fds: tuple[int, ...]) -> None:
+    """Fork `init` for one request, PID 1 of a PID namespace of its own: the template unshares the
+    namespace its next child is born in, forks, and returns to its own (`pid_ns`, its descriptor of
+    it) for the requests after. The fork reads the request; the template never does. Raises
+    OSError when the template cannot fork or return to its own namespace (it then stops; the next
+    kernel starts a new one)."""
+    fresh = _libc.unshare(CLONE_NEWPID) == 0
     try:
-        request, fds = read_request(conn)
-        if request.get("kind", "kernel") not in ("kernel", "shell") or (request.get("kind") == "shell") != bool(fds):
-            raise ValueError("a shell request comes with its socket, a kernel request with none")
-        limits = Limits(**request["limits"])
-        if request.get("pids_cgroup"):
-            cgroup.enter(Path(request["pids_cgroup"]))
-        _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID), "unshare")
-        inside.mount(None, "/", None, MS_REC | MS_PRIVATE)
-    except Exception as err:  # noqa: BLE001 - reported to the launcher, which falls back loudly
-        conn.sendall(f"error: {type(err).__name__}: {err}\n".encode())
-        return 1
-    init = os.fork()
-    if init == 0:  # PID 1 of the new namespaces
+        child = os.fork()
+    except OSError:
+        if fresh:
+            _check(_libc.setns(pid_ns, CLONE_NEWPID), "setns")
+        raise
+    if child == 0:
         code = 127
         try:
-            code = run_init(conn, request, limits, fds)
+            for fd in template_fds:  # the template's listening socket, its watch, its namespace
+                os.close(fd)
+            code = run_init(conn, fresh)
         finally:
             os._exit(code)
-    for fd in fds:  # the shell's socket is the shell's alone
-        os.close(fd)
-    if request.get("early_pid"):  # the provisioner connects to the kernel's sockets while init prepares
-        with contextlib.suppress(OSError):
-            conn.sendall(f"pid {init}\n".encode())
-    init_fd = os.pidfd_open(init)
-    deadline, expired = time.monotonic() + limits.lifetime, False  # the launcher may watch it too
-    while True:
-        wait = None if expired else max(0.0, deadline - time.monotonic())
-        ready, _, _ = select.select([conn, init_fd], [], [], wait)
-        if not ready:  # the kernel's wall-clock lifetime is over
-            expired = True
-            with contextlib.suppress(OSError):
-                signal.pidfd_send_signal(init_fd, signal.SIGKILL)
-            continue
-        if init_fd in ready:
-            _, status = os.waitpid(init, 0)
-            code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
-            with contextlib.suppress(OSError):
-                conn.sendall(f"exit {code}{' lifetime' if expired else ''}\n".encode())
-            return 0
-        data = b""
-        with contextlib.suppress(OSError):
-            data = conn.recv(256)
-        # every word that arrived (`int` and `kill` sent together are two signals); a closed
-        # connection (its launcher or grading process has gone) or any other word kills
-        for word in data.split() or [b""]:
-            signum = {b"int": signal.SIGINT, b"term": signal.SIGTERM}.get(word, signal.SIGKILL)
-            with contextlib.suppress(OSError):
-                signal.pidfd_send_signal(init_fd, signum)
+    if fresh:
+        _check(_libc.setns(pid_ns, CLONE_NEWPID), "setns")
 
 
 def read_request(conn: socket.socket) -> tuple[dict, list[int]]:
@@ -505,29 +469,112 @@ def read_request(conn: socket.socket) -> tuple[dict, list[int]]:
     return json.loads(data.split(b"\n", 1)[0]), fds
 
 
-def run_init(conn: socket.socket, request: dict, limits: Limits, fds: list[int] = ()) -> int:
+def run_init(conn: socket.socket, fresh_pid_ns: bool) -> int:
+    """PID 1 of the request's namespaces: fresh mount, network, IPC and UTS namespaces, the sandbox
+    (`inside.prepare`), then the kernel or the shell as its child; it relays until that ends."""
     from . import inside
 
     name_process("lrcourse-init")
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the fork that relays for it
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    devnull = os.open(os.devnull, os.O_RDWR)  # the template's stderr is its log: not for the kernel
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
     os.umask(0o022)
-    uid, gid = request["uid"], request["gid"]
+    fds: list[int] = []
     try:
+        if not fresh_pid_ns:
+            raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWPID) failed in the template")
+        request, fds = read_request(conn)
+        if request.get("kind", "kernel") not in ("kernel", "shell") or (request.get("kind") == "shell") != bool(fds):
+            raise ValueError("a shell request comes with its socket, a kernel request with none")
+        limits = Limits(**request["limits"])
         host_pid = int(os.readlink("/proc/self"))  # still the host's /proc
+        if request.get("early_pid"):  # the provisioner connects to the kernel's sockets while init prepares
+            conn.sendall(f"pid {host_pid}\n".encode())
+        if request.get("pids_cgroup"):
+            cgroup.enter(Path(request["pids_cgroup"]))  # the kernel, its child, follows
+        _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
+        inside.mount(None, "/", None, MS_REC | MS_PRIVATE)
+        uid, gid = request["uid"], request["gid"]
         skipped = inside.prepare(root=Path(request["root"]), source=request["source"],
                                  connection_file=request["connection_file"], uid=uid, gid=gid,
                                  python_dirs=request["python_dirs"], limits=limits,
                                  pids_cgroup=bool(request.get("pids_cgroup")))
     except Exception as err:  # noqa: BLE001 - reported to the launcher, which falls back loudly
-        conn.sendall(f"error: {type(err).__name__}: {err}\n".encode())
+        with contextlib.suppress(OSError):
+            conn.sendall(f"error: {type(err).__name__}: {err}\n".encode())
         return 1
     if skipped:
         conn.sendall(inside.skipped_note(skipped).encode())
     conn.sendall(f"ok {host_pid}\n".encode())
-    conn.close()
-    if request.get("kind") == "shell":
-        return inside.run_init(lambda: run_shell(request, uid, gid, fds[0]), pass_interrupts=True)
-    return inside.run_init(lambda: run_kernel(request, uid, gid), pass_interrupts=True)
+    # Python's KeyboardInterrupt here would end PID 1, and the namespace with it
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    child = os.fork()
+    if child == 0:
+        try:
+            conn.close()  # the connection to the grading process is init's alone
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            if request.get("kind") == "shell":
+                run_shell(request, uid, gid, fds[0])
+            else:
+                run_kernel(request, uid, gid)
+        finally:
+            os._exit(127)
+    for fd in fds:  # the shell's socket is the shell's alone
+        os.close(fd)
+    return relay(conn, child, limits.lifetime)
+
+
+def relay(conn: socket.socket, child: int, lifetime: float) -> int:
+    """init's watch over its child (the kernel or the shell): `int` and `term` from the launcher
+    become SIGINT and SIGTERM to it; the launcher closing its end, or any other word, ends init and
+    with it the namespace; at the wall-clock `lifetime` the child is killed. When it has ended,
+    `exit N` goes back. Orphans of the namespace, reparented to init, are reaped as they end."""
+    watch = os.pidfd_open(child)
+    deadline, expired = time.monotonic() + lifetime, False  # the launcher may watch it too
+    while True:
+        wait = 1.0 if expired else max(0.0, min(1.0, deadline - time.monotonic()))
+        ready, _, _ = select.select([conn, watch], [], [], wait)
+        status = _reap(child)
+        if status is not None:
+            code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+            with contextlib.suppress(OSError):
+                conn.sendall(f"exit {code}{' lifetime' if expired else ''}\n".encode())
+            return code
+        if not expired and time.monotonic() >= deadline:  # the kernel's wall-clock lifetime is over
+            expired = True
+            with contextlib.suppress(OSError):
+                os.kill(child, signal.SIGKILL)
+            continue
+        if conn not in ready:
+            continue
+        data = b""
+        with contextlib.suppress(OSError):
+            data = conn.recv(256)
+        # every word that arrived (`int` and `kill` sent together are two signals); a closed
+        # connection (its launcher or grading process has gone) or any other word ends the sandbox
+        for word in data.split() or [b""]:
+            signum = {b"int": signal.SIGINT, b"term": signal.SIGTERM}.get(word)
+            if signum is None:
+                return 128 + signal.SIGKILL
+            with contextlib.suppress(OSError):
+                os.kill(child, signum)
+
+
+def _reap(child: int) -> int | None:
+    """Reap every ended process of the namespace; the wait status of `child` if it was one."""
+    found = None
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return found
+        if pid == 0:
+            return found
+        if pid == child:
+            found = status
 
 
 def drop_privileges(uid: int, gid: int) -> None:
