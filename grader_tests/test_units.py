@@ -534,3 +534,36 @@ def test_what_the_grading_workers_import_ahead_exists():
 
     for name in WORKER_IMPORTS:
         assert importlib.import_module(name)
+
+
+VERIFIER_SHORTCUTS = r"""
+from IPython.core.interactiveshell import InteractiveShell
+from lrcourse.sandbox import shell
+from lrcourse.verify import take_over_cell
+s = shell.make_shell()
+takeovers = [take_over_cell(t, n) for t, n in [(None, []), ("", ["a"]), ('{"x": [1, 2]}', ["files_grid", "p_fail"]),
+                                               ("é?!%\n" * 1000, ["x"])]]
+for cell in takeovers:
+    assert shell.TAKE_OVER.fullmatch(cell), cell[:80]
+    assert s.transform_cell(cell) == InteractiveShell.transform_cell(s, cell) == cell + "\n"
+others = ["x = 1", "%time 1", "x?", "!ls", "await f()", "async def f():\n    pass\n", "print('async')",
+          "  await g()", "[x async for x in y]", "def f(): return 1\nf()"]
+for cell in others + takeovers:
+    t = InteractiveShell.transform_cell(s, cell)
+    assert s.transform_cell(cell) == t, cell
+    ours = s.should_run_async(cell, transformed_cell=t)
+    assert ours == InteractiveShell.should_run_async(s, cell, transformed_cell=t), cell
+assert s.should_run_async("await f()", transformed_cell="await f()\n")
+near_misses = [takeovers[2] + "; import os", "%" + takeovers[1],
+               takeovers[2].replace("['files_grid'", "[__import__('os')")]
+for near in near_misses:
+    assert not shell.TAKE_OVER.fullmatch(near), near
+print("same")
+"""
+
+
+def test_the_verifiers_shortcuts_give_ipythons_own_answers():
+    """sandbox.shell.VerifierShell skips IPython's input transformers for the verifier's own
+    take-over lines and the second compile for cells without await/async: the same results."""
+    proc = subprocess.run([sys.executable, "-c", VERIFIER_SHORTCUTS], capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip().endswith("same"), proc.stdout + proc.stderr
