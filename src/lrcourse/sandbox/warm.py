@@ -485,7 +485,7 @@ def run_init(conn: socket.socket, fresh_pid_ns: bool) -> int:
     fds: list[int] = []
     try:
         if not fresh_pid_ns:
-            raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWPID) failed in the template")
+            raise RuntimeError("the template could not make a PID namespace for it (unshare CLONE_NEWPID)")
         request, fds = read_request(conn)
         if request.get("kind", "kernel") not in ("kernel", "shell") or (request.get("kind") == "shell") != bool(fds):
             raise ValueError("a shell request comes with its socket, a kernel request with none")
