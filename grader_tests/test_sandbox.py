@@ -132,7 +132,7 @@ def test_an_interrupt_reaches_the_kernel_through_its_init_and_the_kernel_goes_on
         # SIGINT sent in the instant the cell started was lost in about 1 run in 5 here)
         while kc.get_iopub_msg(timeout=30)["content"].get("text") != "looping\n":
             pass
-        km.interrupt_kernel()  # as nbclient does at a cell timeout (warm: `int` to the template's fork)
+        km.interrupt_kernel()  # as nbclient does at a cell timeout (warm: `int` to the sandbox's init)
         reply = kc.get_shell_msg(timeout=30)
         while reply["parent_header"].get("msg_id") != msg_id:
             reply = kc.get_shell_msg(timeout=30)
@@ -220,8 +220,9 @@ time.sleep(300)
 @needs_sandbox
 @pytest.mark.parametrize(("killed", "warm"), [("worker", "on"), ("worker", "off"), ("launcher", "off")])
 def test_the_kernel_dies_with_the_process_that_started_it(submission, killed, warm):
-    """Warm (the default), no launcher: the template's fork kills the sandbox when the worker's
-    connection closes. Cold, the launcher watches the worker, and unshare dies with the launcher."""
+    """Warm (the default), no launcher: init ends the sandbox when the worker's connection closes
+    (and the template, the worker's own, ends with the worker). Cold, the launcher watches the
+    worker, and unshare dies with the launcher."""
     env = {**os.environ, "LRCOURSE_WARM": warm}
     with subprocess.Popen([sys.executable, "-c", WORKER, KERNEL_NAME, str(submission)],
                           stdout=subprocess.PIPE, text=True, env=env) as worker:
@@ -230,10 +231,10 @@ def test_the_kernel_dies_with_the_process_that_started_it(submission, killed, wa
             started = int(worker.stdout.readline())  # the launcher, or (warm) the namespace's init
             if warm == "on":
                 assert b"lrcourse.sandbox.launch" not in cmdline(started)
-                sandbox = [parent_of(started), *sandbox_processes(started)]  # the template's fork, init, kernel
+                sandbox = [parent_of(started), *sandbox_processes(started)]  # the template, init, kernel
             else:
                 sandbox = sandbox_processes(started, template=killed == "worker")
-            assert len(sandbox) >= 3, f"launcher (or fork), unshare (or init) and kernel expected: {sandbox}"
+            assert len(sandbox) >= 3, f"launcher (or template), unshare (or init) and kernel expected: {sandbox}"
             os.kill(worker.pid if killed == "worker" else started, signal.SIGKILL)
             assert wait_until(lambda: not any(alive(pid) for pid in sandbox), 20), \
                 f"still running after the {killed} was killed: {[pid for pid in sandbox if alive(pid)]}"
@@ -298,6 +299,30 @@ def test_every_writable_place_of_the_sandbox_is_a_size_capped_tmpfs(submission):
     assert RUN_DIR in mounts, mounts
     assert filled == ["ENOSPC"], f"writing 64 MiB into {RUN_DIR} should fill its tmpfs: {filled}"
     assert on_host == [], f"the kernel's file reached the host's disk: {on_host}"
+
+
+ORPHAN = """
+import os, time
+if os.fork() == 0:  # a child whose own child outlives it: the grandchild is reparented to PID 1
+    if os.fork() == 0:
+        os._exit(0)
+    os._exit(0)
+os.wait()
+time.sleep(3)  # init looks at least once a second
+states = {}
+for pid in filter(str.isdigit, os.listdir('/proc')):
+    try:
+        states[int(pid)] = open(f'/proc/{pid}/stat').read().rsplit(')', 1)[1].split()[0]
+    except OSError:
+        pass
+print(states.get(1), sorted(states.values()).count('Z'), len(states))
+"""
+
+
+@needs_sandbox
+def test_the_sandboxs_init_reaps_orphans(submission):
+    init_state, zombies, processes = run_cell(ORPHAN, submission).split()
+    assert init_state == "S" and zombies == "0" and int(processes) >= 2, (init_state, zombies, processes)
 
 
 @needs_sandbox
