@@ -71,7 +71,9 @@ c.AsyncKernelManager.client_class = "lrcourse.kernel_client.ReadyClient"
 # to 10 MB). For nbgrader 0.9.6: VerifiedExecute, CapOutput, IgnorePattern,
 # ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckMetadata.
 # CheckMetadata is nbgrader's CheckCellMetadata with the same verdicts, which checks nbgrader's
-# schema once instead of once per cell; it takes CheckCellMetadata's place in both lists.
+# schema once instead of once per cell; it takes CheckCellMetadata's place in both lists. The
+# course's SaveAutoGrades, AssignLatePenalties, OverwriteKernelspec and OverwriteCells are
+# nbgrader's, which in `lrcourse grade` share the run's Gradebook (lrcourse.preprocessors).
 VERIFIED_EXECUTE = "lrcourse.verify.VerifiedExecute"
 CAP_OUTPUT = "lrcourse.preprocessors.CapOutput"
 

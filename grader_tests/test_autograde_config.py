@@ -130,17 +130,17 @@ def test_the_gradebook_steps_copy_nbgraders_code_as_it_reads_now(step):
 
 def test_a_grading_run_shares_one_gradebook_and_a_step_outside_one_opens_its_own(tmp_path):
     url = f"sqlite:///{tmp_path / 'gradebook.db'}"
-    alone = ours.gradebook(url)
+    alone = ours.gradebook_for(url)
     alone.close()
     with ours.one_gradebook(url) as book:
-        assert ours.gradebook(url) is book and alone is not book
+        assert ours.gradebook_for(url) is book and alone is not book
         for _ in range(2):  # each use closes it as nbgrader's steps do; the next one works
-            with ours.gradebook(url) as gb:
+            with ours.gradebook_for(url) as gb:
                 gb.update_or_create_student("s1")
                 engine = gb.engine
-            assert ours.gradebook(url).engine is engine
-        assert [s.id for s in ours.gradebook(url).students] == ["s1"]
-    other = ours.gradebook(url)
+            assert ours.gradebook_for(url).engine is engine
+        assert [s.id for s in ours.gradebook_for(url).students] == ["s1"]
+    other = ours.gradebook_for(url)
     assert other is not book
     other.close()
 

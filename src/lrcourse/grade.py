@@ -39,7 +39,7 @@ from . import status as st
 from .course import ASSIGNMENT, Course, CourseError
 from .execute import Executed, autograde_env, execute_notebook, executor_class, warm_up
 from .notebooks import read
-from .preprocessors import gradebook, one_gradebook
+from .preprocessors import gradebook_for, one_gradebook
 from .tamper import review_flags
 
 LOG_FILE = "grading.log"
@@ -321,7 +321,7 @@ class Grader:
 
     def _student_level_zero(self, student: str) -> None:
         """No notebook of the assignment at all: every notebook is missing and scores 0."""
-        with gradebook(self.course.db_url) as gb:
+        with gradebook_for(self.course.db_url) as gb:
             gb.update_or_create_student(student)
             submission = gb.update_or_create_submission(ASSIGNMENT, student)
             for nb in submission.notebooks:
@@ -396,7 +396,7 @@ class Grader:
 
     def fail(self, student: str, notebook: str, reason: str, state: str = st.FAILED) -> None:
         """No valid score: zero it in the gradebook, flag it for manual review, say why."""
-        with gradebook(self.course.db_url) as gb:
+        with gradebook_for(self.course.db_url) as gb:
             try:
                 nb = gb.find_submission_notebook(notebook, ASSIGNMENT, student)
             except MissingEntry:

@@ -186,7 +186,7 @@ _RUN_GRADEBOOKS: dict[str, object] = {}
 
 @contextmanager
 def one_gradebook(db_url: str):
-    """Within: the gradebook steps (and `gradebook(db_url)`) share one Gradebook for `db_url`.
+    """Within: the gradebook steps (and `gradebook_for(db_url)`) share one Gradebook for `db_url`.
     Each use still ends as nbgrader's do (`with gradebook:` closes its session and returns its
     connections); what is kept is the engine, and with it the compiled statements."""
     from nbgrader.api import Gradebook
@@ -200,7 +200,7 @@ def one_gradebook(db_url: str):
         book.close()
 
 
-def gradebook(db_url: str):
+def gradebook_for(db_url: str):
     """The grading run's Gradebook for `db_url`, or a new one (nbgrader's own steps' way)."""
     from nbgrader.api import Gradebook
 
@@ -215,7 +215,7 @@ class SaveAutoGrades(nbgrader_steps.SaveAutoGrades):
         self.assignment_id = resources["nbgrader"]["assignment"]
         self.student_id = resources["nbgrader"]["student"]
         self.db_url = resources["nbgrader"]["db_url"]
-        self.gradebook = gradebook(self.db_url)
+        self.gradebook = gradebook_for(self.db_url)
         with self.gradebook:
             nb, resources = super(nbgrader_steps.SaveAutoGrades, self).preprocess(nb, resources)
         return nb, resources
@@ -228,7 +228,7 @@ class OverwriteCells(nbgrader_steps.OverwriteCells):
         self.notebook_id = resources["nbgrader"]["notebook"]
         self.assignment_id = resources["nbgrader"]["assignment"]
         self.db_url = resources["nbgrader"]["db_url"]
-        self.gradebook = gradebook(self.db_url)
+        self.gradebook = gradebook_for(self.db_url)
         with self.gradebook:
             nb, resources = super(nbgrader_steps.OverwriteCells, self).preprocess(nb, resources)
             if self.add_missing_cells:
@@ -246,7 +246,7 @@ class AssignLatePenalties(nbgrader_steps.AssignLatePenalties):
         self.student_id = resources["nbgrader"]["student"]
         self.db_url = resources["nbgrader"]["db_url"]
         self.init_plugin()
-        self.gradebook = gradebook(self.db_url)
+        self.gradebook = gradebook_for(self.db_url)
         with self.gradebook:
             nb, resources = super(nbgrader_steps.AssignLatePenalties, self).preprocess(nb, resources)
             assignment = self.gradebook.find_submission(self.assignment_id, self.student_id)
@@ -272,7 +272,7 @@ class OverwriteKernelspec(nbgrader_steps.OverwriteKernelspec):
         notebook_id = resources["nbgrader"]["notebook"]
         assignment_id = resources["nbgrader"]["assignment"]
         db_url = resources["nbgrader"]["db_url"]
-        with gradebook(db_url) as gb:
+        with gradebook_for(db_url) as gb:
             kernelspec = gb.find_notebook(notebook_id, assignment_id).kernelspec
             if kernelspec is not None:
                 kernelspec = json.loads(kernelspec)

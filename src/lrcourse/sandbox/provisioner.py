@@ -22,8 +22,8 @@ launcher would send, and the client talks to the kernel's own Unix sockets (ZMQ 
 /proc/<pid>/root): no launcher process (about 0.06 s of CPU a kernel), no relay, no TCP port.
 The sandbox's init (PID 1, forked by the template) relays signals, enforces the lifetime and
 reports the exit status over the connection (`ForkedKernel`, Popen's face for it); when the
-grading process dies the connection closes and init ends the sandbox. Where the template cannot be used, the
-launcher runs as before and says why.
+grading process dies the connection closes and init ends the sandbox. Where the template
+cannot be used, the launcher runs as before and says why.
 """
 
 from __future__ import annotations
