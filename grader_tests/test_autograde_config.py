@@ -132,7 +132,8 @@ def test_a_grading_run_shares_one_gradebook_and_a_step_outside_one_opens_its_own
     url = f"sqlite:///{tmp_path / 'gradebook.db'}"
     alone = ours.gradebook_for(url)
     alone.close()
-    with ours.one_gradebook(url) as book:
+    with ours.one_gradebook(url):
+        book = ours.gradebook_for(url)
         assert ours.gradebook_for(url) is book and alone is not book
         for _ in range(2):  # each use closes it as nbgrader's steps do; the next one works
             with ours.gradebook_for(url) as gb:

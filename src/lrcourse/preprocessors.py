@@ -181,30 +181,33 @@ class CheckMetadata(CheckCellMetadata):
 # 0.9.6's, line for line but the Gradebook; test_autograde_config checks that nbgrader's still
 # reads as copied (NBGRADER_SOURCES).
 
-_RUN_GRADEBOOKS: dict[str, object] = {}
+_RUN_GRADEBOOKS: dict[str, object | None] = {}
 
 
 @contextmanager
 def one_gradebook(db_url: str):
-    """Within: the gradebook steps (and `gradebook_for(db_url)`) share one Gradebook for `db_url`.
-    Each use still ends as nbgrader's do (`with gradebook:` closes its session and returns its
-    connections); what is kept is the engine, and with it the compiled statements."""
-    from nbgrader.api import Gradebook
-
-    book = Gradebook(db_url)
-    _RUN_GRADEBOOKS[db_url] = book
+    """Within: the gradebook steps (and `gradebook_for(db_url)`) share one Gradebook for `db_url`,
+    made when first used (as nbgrader's steps make theirs). Each use still ends as nbgrader's do
+    (`with gradebook:` closes its session and returns its connections); what is kept is the
+    engine, and with it the compiled statements."""
+    _RUN_GRADEBOOKS[db_url] = None
     try:
-        yield book
+        yield
     finally:
-        _RUN_GRADEBOOKS.pop(db_url, None)
-        book.close()
+        book = _RUN_GRADEBOOKS.pop(db_url, None)
+        if book is not None:
+            book.close()
 
 
 def gradebook_for(db_url: str):
     """The grading run's Gradebook for `db_url`, or a new one (nbgrader's own steps' way)."""
     from nbgrader.api import Gradebook
 
-    return _RUN_GRADEBOOKS.get(db_url) or Gradebook(db_url)
+    if db_url not in _RUN_GRADEBOOKS:
+        return Gradebook(db_url)
+    if _RUN_GRADEBOOKS[db_url] is None:
+        _RUN_GRADEBOOKS[db_url] = Gradebook(db_url)
+    return _RUN_GRADEBOOKS[db_url]
 
 
 class SaveAutoGrades(nbgrader_steps.SaveAutoGrades):
