@@ -145,7 +145,7 @@ class _Outputs:
 
 
 # The verifier's take-over of a test's answers (lrcourse.verify.take_over_cell): one line of
-# plain Python, which IPython's input transformers return as it is, plus a newline (test_shell)
+# plain Python, which IPython's input transformers return as it is, plus a newline (test_units)
 TAKE_OVER = re.compile(r"_lrc_take_over\(__import__\('base64'\)\.b64decode\('[A-Za-z0-9+/=]*'\)\.decode\(\), "
                        r"\[(?:'[A-Za-z_][A-Za-z0-9_]*'(?:, '[A-Za-z_][A-Za-z0-9_]*')*)?\]\)")
 
