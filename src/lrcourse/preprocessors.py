@@ -296,11 +296,8 @@ NBGRADER_SOURCES = {
 }
 # nbgrader's step -> the course's, where nbgrader_config.py puts them
 REPLACES = {
-    "nbgrader.preprocessors.CheckCellMetadata": "lrcourse.preprocessors.CheckMetadata",
-    "nbgrader.preprocessors.SaveAutoGrades": "lrcourse.preprocessors.SaveAutoGrades",
-    "nbgrader.preprocessors.OverwriteCells": "lrcourse.preprocessors.OverwriteCells",
-    "nbgrader.preprocessors.AssignLatePenalties": "lrcourse.preprocessors.AssignLatePenalties",
-    "nbgrader.preprocessors.OverwriteKernelspec": "lrcourse.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.CheckCellMetadata": f"{__name__}.CheckMetadata",
+    **{f"nbgrader.preprocessors.{step.__name__}": f"{__name__}.{step.__name__}" for step in NBGRADER_SOURCES},
 }
 
 

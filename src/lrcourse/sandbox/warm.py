@@ -238,7 +238,7 @@ def send(request: dict, grader: int, env: dict[str, str], fds: list[int] = ()) -
 
 
 def started(conn: socket.socket) -> tuple[socket.socket, int]:
-    """The second half of `start`: wait for the fork's `ok <init pid>`."""
+    """The second half of `start`: wait for init's `ok <init pid>`."""
     try:
         reader = conn.makefile("r", encoding="utf-8")
         while True:
@@ -285,7 +285,7 @@ def wait(conn: socket.socket, init: int, *, parent: int | None, lifetime: float)
                 buffer += data
                 if not data or b"\n" in buffer:
                     words = buffer.split()
-                    if b"lifetime" in words and not killed:  # the template's fork was first to see it
+                    if b"lifetime" in words and not killed:  # init was first to see it
                         print(f"{MARKER} kernel killed: it reached its wall-clock limit of {lifetime:g} s "
                               "(Limits.lifetime)", file=sys.stderr, flush=True)
                     return int(words[1]) if len(words) >= 2 and words[0] == b"exit" else 137
@@ -293,7 +293,7 @@ def wait(conn: socket.socket, init: int, *, parent: int | None, lifetime: float)
                 kill()
                 killed, parent, deadline = True, None, time.monotonic() + 5
             elif time.monotonic() >= deadline:
-                if killed:  # killed, and its fork never said so: give up waiting
+                if killed:  # killed, and init never said so: give up waiting
                     return 137
                 print(f"{MARKER} kernel killed: it reached its wall-clock limit of {lifetime:g} s "
                       "(Limits.lifetime)", file=sys.stderr, flush=True)
