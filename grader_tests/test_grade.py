@@ -102,16 +102,19 @@ def test_the_workers_share_the_grading_runs_kernel_template(tmp_path):
         patch.setenv("TZ", env["TZ"])
         _, kernels_env = warm_spec(course.config.Execute.kernel_name)
     digest = warm.template_key(0, kernels_env).rsplit("-", 1)[1]
-    seen = set()
+    seen, runs = set(), set()
     with subprocess.Popen([sys.executable, "-m", "lrcourse.cli", "grade", "-j", "2", "--no-progress"],
                           cwd=course.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True) as proc:
         while proc.poll() is None:
             seen |= {p.name for p in warm.folder().glob(f"*-{digest}.sock")}
+            runs |= {p.name for p in warm.folder().glob(f"{proc.pid}-*.sock")}
             time.sleep(0.02)
         out = proc.stdout.read()
     assert proc.returncode == 0, out
     assert seen and all(name.startswith(f"{proc.pid}-") for name in seen), (proc.pid, seen)
+    # the one the CLI started before loading nbgrader_config.py (cli.head_start) is that one
+    assert runs == seen and len(seen) == 1, (runs, seen)
     rows = exported(course)
     assert rows["correct"]["status"] == "autograded" and rows["blank"]["status"] == "graded"
 

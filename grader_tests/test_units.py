@@ -372,6 +372,46 @@ def test_the_config_is_loaded_once_per_course_and_a_verb_given_a_course_uses_it(
         Course.of(course, root=str(tmp_path))
 
 
+def test_the_kernel_the_head_start_reads_is_the_one_the_loaded_config_names(tmp_path):
+    """cli.head_start reads nbgrader_config.py's kernel without loading the file; on the course's
+    own file that is the kernel nbgrader sees. A line it cannot read plainly starts nothing."""
+    from lrcourse.sandbox.warm import KERNEL_NAME_LINE
+
+    text = (ROOT / "nbgrader_config.py").read_text()
+    names = [name for _, name in KERNEL_NAME_LINE.findall(text)]
+    assert names == [Course(ROOT).config.Execute.kernel_name] == ["lrcourse-sandbox"]
+    assert [n for _, n in KERNEL_NAME_LINE.findall("c.Execute.kernel_name = 'k-1.x'  # why\n")] == ["k-1.x"]
+    for unclear in ("c.Execute.kernel_name = NAME\n", "c.Execute.kernel_name = 'a' + 'b'\n",
+                    "# c.Execute.kernel_name = 'a'\n", "c.Execute.kernel_name = 'a\"\n"):
+        assert KERNEL_NAME_LINE.findall(unclear) == [], unclear
+
+
+@pytest.mark.parametrize("argv, submitted, started", [
+    (["grade"], True, True),
+    (["autograde", "-j", "2", "--no-progress"], True, True),
+    (["--root", "{root}", "grade", "--student", "a"], True, True),
+    (["grade"], False, False),  # nothing submitted: nothing to grade
+    (["grade", "--scheduler", "tcp://h:8786"], True, False),  # kernels start on the Dask workers
+    (["grade", "--scheduler=tcp://h:8786"], True, False),
+    (["grade", "--help"], True, False),
+    (["export"], True, False),
+    ([], True, False),
+])
+def test_only_a_local_grading_run_with_submissions_starts_its_template_before_loading_the_config(
+        argv, submitted, started, tmp_path, monkeypatch):
+    from lrcourse import cli
+    from lrcourse.sandbox import warm
+
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    if submitted:
+        (tmp_path / "submitted" / "a").mkdir(parents=True)
+    calls = []
+    monkeypatch.setattr(warm, "prestart_course", calls.append)
+    monkeypatch.chdir(tmp_path if "--root" not in argv else ROOT / "docs")
+    cli.head_start([a.format(root=tmp_path) for a in argv])
+    assert calls == ([tmp_path.resolve() / "nbgrader_config.py"] if started else [])
+
+
 def test_lrcourse_help_imports_no_verb_and_neither_nbgrader_nor_numpy():
     probe = ("import sys\nfrom lrcourse.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
              "print(sorted(m for m in sys.modules if m.split('.')[0] in ('nbgrader', 'nbformat', 'numpy', "

@@ -55,6 +55,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import select
 import signal
 import socket
@@ -197,16 +198,27 @@ def connect(grader: int, env: dict[str, str]) -> socket.socket:
         raise WarmUnavailable(f"the kernel template was not ready after {START_WAIT} s")
 
 
+_prestarted: set[str] = set()  # the templates this process has started with `prestart`
+
+# nbgrader_config.py's kernel as a plain literal assignment (`prestart_course`)
+KERNEL_NAME_LINE = re.compile(r"""^c\.Execute\.kernel_name\s*=\s*(["'])([\w.-]+)\1\s*(?:#.*)?$""", re.M)
+
+
 def prestart(kernel_name: str) -> threading.Thread | None:
     """Start this process's template for the kernelspec `kernel_name` in the background, so that
     its imports overlap the grading run's own start; None where kernels of that kernelspec are not
-    forked warm. What goes wrong here is reported by the first kernel's start, as before."""
+    forked warm, or this process has already started it. What goes wrong here is reported by the
+    first kernel's start, as before."""
     from .shell import ShellUnavailable, warm_spec
 
     try:
         _, env = warm_spec(kernel_name)  # as the kernels' and the shells' own requests compute it
     except ShellUnavailable:
         return None
+    key = template_key(os.getpid(), env)
+    if key in _prestarted:
+        return None
+    _prestarted.add(key)
 
     def start_it() -> None:
         with contextlib.suppress(Exception):
@@ -215,6 +227,20 @@ def prestart(kernel_name: str) -> threading.Thread | None:
     thread = threading.Thread(target=start_it, name="lrcourse-template-start", daemon=True)
     thread.start()
     return thread
+
+
+def prestart_course(config_file: Path) -> threading.Thread | None:
+    """`prestart` for the kernel `config_file` (an nbgrader_config.py) names in one literal
+    `c.Execute.kernel_name = "..."` line, before anything has loaded the file: `lrcourse grade`
+    starts its template while it imports nbgrader (about 1 s) instead of after. None where the
+    file names no kernel so plainly (or names it twice); the grading run's own `prestart`, with
+    the kernel its loaded config names, then starts it as before. A wrong guess costs one idle
+    template, never a grade: kernels are forked by the template of their own kernelspec."""
+    try:
+        names = [name for _, name in KERNEL_NAME_LINE.findall(config_file.read_text(errors="replace"))]
+    except OSError:
+        return None
+    return prestart(names[0]) if len(names) == 1 else None
 
 
 def start(request: dict, grader: int, env: dict[str, str], fds: list[int] = ()) -> tuple[socket.socket, int]:
