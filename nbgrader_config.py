@@ -118,6 +118,12 @@ def sanitize_steps():
 
 c.Autograde.autograde_preprocessors = autograde_steps()
 c.Autograde.sanitize_preprocessors = sanitize_steps()
+# A notebook is checked against the notebook format once, after the last step of each list,
+# not after every step (nbconvert's default, 12 checks a graded notebook, about 12 ms of the
+# grading process's CPU). Every notebook the steps write is still valid. The one difference:
+# a defect that a later step replaces anyway no longer stops grading; a kernelspec without a
+# name, which OverwriteKernelspec replaces with the course's, is graded instead of failed.
+c.NotebookExporter.optimistic_validation = True
 # Students are created on first autograde (ids are the submitted/ folder names).
 c.Autograde.create_student = True
 # A student who deleted a test or read-only cell gets it back from the source

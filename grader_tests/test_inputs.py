@@ -13,6 +13,8 @@ Most notebooks are blank releases, so the run costs a handful of kernel starts.
   O'Brien, Pat   a folder name with a quote, a comma and a space; ex1 blank with the
                  text `### BEGIN HIDDEN TESTS` in an answer cell (feedback must still be written)
   bad[id]        a student id nbgrader's path globbing cannot handle: refused up front
+  formats        ex1 blank with a kernelspec without a name (graded: grading replaces it),
+                 ex2 blank with language_info a string (fails: off the notebook format)
 """
 
 from __future__ import annotations
@@ -84,6 +86,15 @@ def graded(tmp_path_factory):
     (shadow / "scipy" / "__init__.py").write_text(NUMPY_SHADOW)
     (shadow / "my_helpers.py").write_text("ANSWER = 42\n")  # a name that shadows nothing: kept
 
+    off_format = sub("formats")
+    off_format.mkdir(parents=True)
+    kernelspec = release_nb(EX1)
+    kernelspec.metadata.kernelspec = {"display_name": "Python 3"}  # the format requires a name
+    (off_format / f"{EX1}.ipynb").write_text(json.dumps(kernelspec))
+    language = release_nb(EX2)
+    language.metadata.language_info = "python"  # the format requires an object
+    (off_format / f"{EX2}.ipynb").write_text(json.dumps(language))
+
     course.nbgrader("generate_assignment", ASSIGNMENT, "--force", quiet=True)
     with Gradebook(course.db_url) as gb:
         gb.update_or_create_student("doe", last_name="Doe, Jr.", first_name="Jane", email="jane@example.org")
@@ -152,6 +163,15 @@ def test_submitted_files_are_never_modified_or_deleted(graded):
             st.st_mode, st.st_size, st.st_mtime_ns), path
 
 
+def test_a_notebook_off_the_format_only_where_grading_replaces_it_is_graded(graded):
+    """The format is checked after the last step (nbgrader_config.py: optimistic_validation): a
+    kernelspec without a name, which OverwriteKernelspec replaces, is graded as the blank it is;
+    a defect no step repairs fails its notebook, saying so, and the batch goes on."""
+    _, report, _ = graded
+    assert ("formats", EX1) in report.graded
+    assert failed(report, "formats")[EX2].startswith("the file does not follow the notebook format:")
+
+
 def test_an_id_nbgrader_cannot_handle_is_refused_with_a_reason(graded):
     _, report, _ = graded
     assert "student id" in failed(report, BAD_ID)[EX1]
@@ -161,7 +181,7 @@ def test_every_submitted_student_is_in_every_export_with_a_status(graded):
     course, _, _ = graded
     out = export(root=str(course.root), to="exports/grades.csv")
     rows = {r["student_id"]: r for r in read_rows(out)}
-    everyone = {"doe", OBRIEN, BAD_ID, "links", "specials", "shadow"}
+    everyone = {"doe", OBRIEN, BAD_ID, "links", "specials", "shadow", "formats"}
     assert set(rows) == everyone
     assert all(r["status"] for r in rows.values())
     assert float(rows["doe"]["score"]) == 8.0 and rows["doe"]["last_name"] == "Doe, Jr."

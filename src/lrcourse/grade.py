@@ -270,6 +270,7 @@ class Grader:
         self.pending: dict[Future, tuple[str, Path]] = {}
         self.open_notebooks: dict[str, int] = {}
         self.references: dict[str, str | None] = {}
+        self.releases: dict[str, object] = {}
 
     # -- coordinator steps -------------------------------------------------------------
     def staged(self, student: str) -> Path:
@@ -384,13 +385,20 @@ class Grader:
         self.report.graded.append((student, out.stem))
         self.report.review += [(student, out.stem, flag) for flag in review]
 
+    def release(self, name: str):
+        """The released notebook `name` (read once a run; tamper's checks only read it), or None."""
+        if name not in self.releases:
+            path = self.course.step_dir("release") / name
+            self.releases[name] = read(path) if path.is_file() else None
+        return self.releases[name]
+
     def review_flags(self, student: str, out: Path) -> list[str]:
         """lrcourse.tamper's reasons to look at this notebook (edited cells, tamper markers)."""
-        release = self.course.step_dir("release") / out.name
-        if not release.is_file():
-            return []
         try:
-            return review_flags(self.staged(student) / out.name, read(release), out)
+            release = self.release(out.name)
+            if release is None:
+                return []
+            return review_flags(self.staged(student) / out.name, release, out)
         except Exception as err:  # noqa: BLE001 - a flagging problem must not lose the grade
             return [f"could not check for tampering: {type(err).__name__}: {err}"]
 
@@ -450,7 +458,7 @@ def unreadable_reason(err: Exception) -> str:
     name = type(err).__name__
     if name in ("NotJSONError", "JSONDecodeError"):
         return "the file is not a valid notebook (not JSON: truncated or edited outside Jupyter)"
-    if name == "ValidationError":
+    if name.endswith("ValidationError"):  # jsonschema's, or nbformat's NotebookValidationError
         return f"the file does not follow the notebook format: {str(err).splitlines()[0][:200]}"
     return f"could not be read or checked: {name}: {str(err)[:300]}"
 
