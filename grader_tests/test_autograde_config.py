@@ -119,13 +119,14 @@ def test_the_sanitizing_steps_are_nbgraders_default_with_the_courses_faster_step
 
 @pytest.mark.parametrize("step", list(ours.NBGRADER_SOURCES), ids=lambda step: step.__name__)
 def test_the_gradebook_steps_copy_nbgraders_code_as_it_reads_now(step):
-    """Each copies nbgrader's `preprocess` but for the Gradebook it uses: when nbgrader's changes
-    (a new nbgrader), the copy must be read against it again and its digest renewed."""
+    """Each copies nbgrader's `preprocess` (SaveAutoGrades also `_add_score` and `_add_comment`)
+    but for the Gradebook it uses (and where SaveAutoGrades commits): when nbgrader's changes (a
+    new nbgrader), the copy must be read against it again and its digest renewed."""
     theirs = step.__mro__[1]
     assert theirs is import_item(f"nbgrader.preprocessors.{step.__name__}")
     assert ours.REPLACES[f"nbgrader.preprocessors.{step.__name__}"] == f"lrcourse.preprocessors.{step.__name__}"
     assert ours.nbgrader_source_digest(step) == ours.NBGRADER_SOURCES[step], (
-        f"nbgrader's {theirs.__name__}.preprocess changed: compare lrcourse.preprocessors.{step.__name__} with it")
+        f"nbgrader's {theirs.__name__} changed: compare lrcourse.preprocessors.{step.__name__} with it")
 
 
 def test_a_grading_run_shares_one_gradebook_and_a_step_outside_one_opens_its_own(tmp_path):
