@@ -10,6 +10,7 @@ import string
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -115,8 +116,28 @@ def test_the_workers_share_the_grading_runs_kernel_template(tmp_path):
     assert seen and all(name.startswith(f"{proc.pid}-") for name in seen), (proc.pid, seen)
     # the one the CLI started before loading nbgrader_config.py (cli.head_start) is that one
     assert runs == seen and len(seen) == 1, (runs, seen)
+    # nothing left to grade: the template the CLI started is stopped, not left importing (about 2 s of CPU)
+    with subprocess.Popen([sys.executable, "-m", "lrcourse.cli", "grade", "--no-progress"], cwd=course.root,
+                          env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as again:
+        out = again.communicate()[0]
+    assert again.returncode == 0 and "0 notebooks graded" in out, out
+    assert not _live_templates_of(again.pid)
     rows = exported(course)
     assert rows["correct"]["status"] == "autograded" and rows["blank"]["status"] == "graded"
+
+
+def _live_templates_of(grader: int) -> list[int]:
+    """Processes running `lrcourse.sandbox.warm` for the grading process `grader` (zombies aside)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if b"lrcourse.sandbox.warm" in cmdline and f"--grader={grader}".encode() in cmdline and state != "Z":
+            found.append(int(proc.name))
+    return found
 
 
 @pytest.fixture

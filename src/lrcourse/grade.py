@@ -494,7 +494,9 @@ def grade(course: Course | None = None, *, workers: int | None = None, force: bo
             report.skipped.append(student)
         else:
             todo[student] = current
-    if not todo:  # nothing to grade: no gradebook update, no nbgrader run, no workers
+    if not todo:  # nothing to grade: no gradebook update, no nbgrader run, no workers, no template
+        if warm := sys.modules.get("lrcourse.sandbox.warm"):  # started by cli.head_start, if at all
+            warm.cancel_prestart()
         shutil.rmtree(course.root / STAGING_DIR, ignore_errors=True)
         report.seconds = time.perf_counter() - start
         return report

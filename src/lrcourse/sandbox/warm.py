@@ -184,18 +184,34 @@ def connect(grader: int, env: dict[str, str]) -> socket.socket:
                  f"--grader={grader}", f"--grader-start={cgroup.start_time(grader)}"],
                 env={**env, "MPLCONFIGDIR": str(font_cache_dir())}, cwd="/", stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, stderr=err, start_new_session=True, close_fds=True)
-        deadline = time.monotonic() + START_WAIT
-        while time.monotonic() < deadline:
-            if conn := _connect(path):
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(timeout=5)  # it exits once ready, leaving the template an orphan (serve)
-                return conn
-            if proc.poll() not in (None, 0):
-                tail = log.read_text(errors="replace").strip().splitlines()[-3:]
-                raise WarmUnavailable(f"the kernel template exited ({proc.returncode}): {' | '.join(tail)}")
-            time.sleep(0.02)
-        proc.kill()
-        raise WarmUnavailable(f"the kernel template was not ready after {START_WAIT} s")
+        _importing.add(proc)
+        try:
+            deadline = time.monotonic() + START_WAIT
+            while time.monotonic() < deadline:
+                if conn := _connect(path):
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        proc.wait(timeout=5)  # it exits once ready, leaving the template an orphan (serve)
+                    return conn
+                if proc.poll() not in (None, 0):
+                    tail = log.read_text(errors="replace").strip().splitlines()[-3:]
+                    raise WarmUnavailable(f"the kernel template exited ({proc.returncode}): {' | '.join(tail)}")
+                time.sleep(0.02)
+            proc.kill()
+            raise WarmUnavailable(f"the kernel template was not ready after {START_WAIT} s")
+        finally:
+            _importing.discard(proc)
+
+
+_importing: set[subprocess.Popen] = set()  # templates this process started, still importing
+
+
+def cancel_prestart() -> None:
+    """Stop the templates this process started that are still importing (`lrcourse grade` found
+    nothing to grade after `cli.head_start` started one): a template that is ready already
+    exits by itself once this process has gone (`serve`)."""
+    for proc in list(_importing):
+        with contextlib.suppress(OSError):
+            proc.kill()
 
 
 _prestarted: set[str] = set()  # the templates this process has started with `prestart`
