@@ -412,6 +412,21 @@ def test_only_a_local_grading_run_with_submissions_starts_its_template_before_lo
     assert calls == ([tmp_path.resolve() / "nbgrader_config.py"] if started else [])
 
 
+def test_a_head_start_that_fails_leaves_the_command_to_run_as_before(tmp_path, monkeypatch):
+    from lrcourse import cli
+    from lrcourse.sandbox import warm
+
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    (tmp_path / "submitted" / "a").mkdir(parents=True)
+
+    def broken(config_file):
+        raise RuntimeError("no template here")
+
+    monkeypatch.setattr(warm, "prestart_course", broken)
+    monkeypatch.chdir(tmp_path)
+    assert cli.head_start(["grade"]) is None
+
+
 def test_lrcourse_help_imports_no_verb_and_neither_nbgrader_nor_numpy():
     probe = ("import sys\nfrom lrcourse.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
              "print(sorted(m for m in sys.modules if m.split('.')[0] in ('nbgrader', 'nbformat', 'numpy', "

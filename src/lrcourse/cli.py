@@ -249,15 +249,15 @@ def head_start(argv: list[str]) -> None:
     if known.verb not in ("grade", "autograde") or any(
             a in ("-h", "--help") or a.startswith("--scheduler") for a in rest):
         return
-    try:
+    try:  # a head start only: whatever goes wrong here, the command itself reports (or not)
         root = Course.here(known.root).root
-    except CourseError:
-        return
-    submitted = root / "submitted"
-    if submitted.is_dir() and any(submitted.iterdir()):
-        from .sandbox.warm import prestart_course
+        submitted = root / "submitted"
+        if submitted.is_dir() and any(submitted.iterdir()):
+            from .sandbox.warm import prestart_course
 
-        prestart_course(root / "nbgrader_config.py")
+            prestart_course(root / "nbgrader_config.py")
+    except Exception:  # noqa: BLE001, S110
+        pass
 
 
 def main(argv: list[str] | None = None) -> int:
