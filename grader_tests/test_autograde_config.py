@@ -7,10 +7,12 @@ step nbgrader's; without an Execute step in the default, loading the config fail
 from __future__ import annotations
 
 import copy
+import json
 import os
 import shutil
 import subprocess
 import sys
+import warnings
 
 import pytest
 from helpers import ROOT, source_nb
@@ -29,6 +31,7 @@ from nbgrader.preprocessors import (
     OverwriteKernelspec,
     SaveAutoGrades,
 )
+from sqlalchemy.exc import SAWarning
 from traitlets.config.loader import PyFileConfigLoader
 from traitlets.utils.importstring import import_item
 
@@ -185,7 +188,98 @@ def _verdict(check, nb):
 @pytest.mark.parametrize("nb", list(_broken_notebooks()))
 def test_the_faster_metadata_check_gives_nbgraders_verdicts(nb):
     expected = _verdict(MetadataValidator().validate_nb, copy.deepcopy(nb))
-    assert _verdict(_MetadataValidator().validate_nb, copy.deepcopy(nb)) == expected
+    for _ in range(2):  # the second time, metadata that passed the schema before is remembered
+        assert _verdict(_MetadataValidator().validate_nb, copy.deepcopy(nb)) == expected
     step = _verdict(lambda nb: CheckCellMetadata().preprocess(nb, {}), copy.deepcopy(nb))
     assert _verdict(lambda nb: CheckMetadata().preprocess(nb, {}), nb) == step
     assert (expected == "valid") == (step == "valid")
+
+
+def test_metadata_that_passed_the_schema_is_remembered_and_metadata_that_failed_is_not():
+    nb = source_nb("ex2_decision_thresholds")
+    cell = _nbgrader_cells(nb)[0]
+    _MetadataValidator().validate_nb(nb)
+    key = (3, json.dumps(cell.metadata.nbgrader, sort_keys=True))
+    assert key in ours._SchemaCheckedOnce._passed
+    cell.metadata.nbgrader["points"] = "ten"
+    for _ in range(2):
+        with pytest.raises(Exception, match="ten"):
+            _MetadataValidator().validate_nb(nb)
+    assert (3, json.dumps(cell.metadata.nbgrader, sort_keys=True)) not in ours._SchemaCheckedOnce._passed
+
+
+def _small_gradebook(url):
+    """An assignment whose notebook has every kind of cell, submitted by two students."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(url) as gb:
+        gb.add_assignment("a")
+        gb.add_notebook("nb", "a")
+        gb.add_grade_cell("test", "nb", "a", max_score=2, cell_type="code")
+        gb.add_grade_cell("written", "nb", "a", max_score=1, cell_type="markdown")
+        gb.add_solution_cell("written", "nb", "a")
+        gb.add_solution_cell("answer", "nb", "a")
+        gb.add_task_cell("task", "nb", "a", max_score=3, cell_type="markdown")
+        for name, kind in [("answer", "code"), ("test", "code"), ("written", "markdown"), ("task", "markdown")]:
+            gb.add_source_cell(name, "nb", "a", cell_type=kind, locked=name == "test", source=f"{name} source",
+                               checksum=f"{name} sum")
+        for student in ["s1", "s2"]:
+            gb.update_or_create_student(student)  # as nbgrader's autograde adds them
+            with warnings.catch_warnings():  # which trips SQLAlchemy's SAWarning (lrcourse.grade)
+                warnings.simplefilter("ignore", SAWarning)
+                gb.update_or_create_submission("a", student)
+
+
+def test_save_auto_grades_finds_the_rows_nbgrader_finds_with_one_query_per_kind(tmp_path):
+    from nbgrader.api import Gradebook, MissingEntry
+
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    _small_gradebook(url)
+    with Gradebook(url) as gb:
+        rows = ours._SubmissionRows(gb, ("nb", "a", "s2"))
+        queries = []
+        load = rows._load
+        rows._load = lambda kind: queries.append(kind) or load(kind)
+        for name in ["test", "written", "task"]:
+            assert rows.find_grade(name, "nb", "a", "s2") is gb.find_grade(name, "nb", "a", "s2")
+        for name in ["written", "answer", "task"]:
+            assert rows.find_comment(name, "nb", "a", "s2") is gb.find_comment(name, "nb", "a", "s2")
+        assert queries == ["grade", "comment"]
+        assert rows.find_grade("test", "nb", "a", "s1") is gb.find_grade("test", "nb", "a", "s1")
+        assert rows.find_grade("test", "nb", "a", "s1") is not rows.find_grade("test", "nb", "a", "s2")
+        for find in (rows.find_grade, rows.find_comment):
+            with pytest.raises(MissingEntry):
+                find("nothing", "nb", "a", "s2")
+        with pytest.raises(MissingEntry):
+            rows.find_comment("test", "nb", "a", "s2")  # a test cell has a grade, no comment
+
+
+def test_overwrite_cells_in_a_run_asks_the_gradebook_about_the_assignments_cells_once(tmp_path, monkeypatch):
+    from nbgrader.api import Gradebook, MissingEntry
+
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    _small_gradebook(url)
+    asked = []
+    for method in ["find_source_cell", "find_graded_cell", "find_notebook"]:
+        original = getattr(Gradebook, method)
+        monkeypatch.setattr(Gradebook, method, lambda self, *args, _o=original, _m=method: asked.append(_m)
+                            or _o(self, *args))
+    with ours.one_gradebook(url):
+        for _ in range(3):
+            with ours._SourceCells(ours.gradebook_for(url), ours._RUN_SOURCE_CELLS[url]) as gb:
+                source = gb.find_source_cell("test", "nb", "a")
+                assert (source.name, source.cell_type, source.locked, source.source, source.checksum) == (
+                    "test", "code", True, "test source", "test sum")
+                assert gb.find_graded_cell("task", "nb", "a").max_score == 3
+                assert gb.find_graded_cell("test", "nb", "a").max_score == 2
+                notebook = gb.find_notebook("nb", "a")
+                assert [c.name for c in notebook.source_cells] == ["answer", "test", "written", "task"]
+                assert [c.name for c in notebook.grade_cells] == ["test", "written"]
+                assert [c.name for c in notebook.solution_cells] == ["written", "answer"]
+                assert [(c.name, c.max_score) for c in notebook.task_cells] == [("task", 3)]
+                with pytest.raises(MissingEntry, match="No such source cell"):
+                    gb.find_source_cell("nothing", "nb", "a")
+                assert [s.id for s in gb.students] == ["s1", "s2"]  # the rest is the Gradebook's
+    assert sorted(asked) == ["find_graded_cell", "find_graded_cell", "find_notebook", "find_source_cell",
+                             "find_source_cell"]
+    assert not ours._RUN_SOURCE_CELLS  # the run's answers end with the run

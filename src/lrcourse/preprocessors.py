@@ -118,9 +118,15 @@ class CapOutput(NbGraderPreprocessor):
 class _SchemaCheckedOnce(BaseMetadataValidator):
     """nbgrader's BaseMetadataValidator.validate_cell, with the same errors, except that
     jsonschema checks nbgrader's schema once per process instead of once per cell (which
-    `jsonschema.validate` does, and which was nine tenths of the step's time)."""
+    `jsonschema.validate` does, and which was nine tenths of the step's time), and a cell's
+    nbgrader metadata that passed the schema once passes again without jsonschema: every
+    student's copy of a cell carries the same metadata, checked twice a notebook (about 5 ms of
+    the grading process's CPU a notebook). Only metadata that passed is remembered: what fails
+    is checked, and fails, every time."""
 
     _validators: dict[int, object] = {}
+    _passed: set[tuple[int, str]] = set()
+    PASSED_KEPT = 4096  # distinct metadata remembered; a run with more starts remembering anew
 
     def _validator(self):
         if self.schema_version not in self._validators:
@@ -143,9 +149,15 @@ class _SchemaCheckedOnce(BaseMetadataValidator):
         if schema > self.schema_version:
             raise SchemaTooNewError(f"Schema version is too new: {schema} (expected {self.schema_version})",
                                     schema, self.schema_version)
+        key = (self.schema_version, json.dumps(cell.metadata["nbgrader"], sort_keys=True))
+        if key in self._passed:
+            return
         error = jsonschema.exceptions.best_match(self._validator().iter_errors(cell.metadata["nbgrader"]))
         if error is not None:
             raise error
+        if len(self._passed) >= self.PASSED_KEPT:
+            self._passed.clear()
+        self._passed.add(key)
 
 
 class _MetadataValidator(MetadataValidatorV3, _SchemaCheckedOnce):
@@ -184,6 +196,7 @@ class CheckMetadata(CheckCellMetadata):
 # methods still read as copied (NBGRADER_SOURCES).
 
 _RUN_GRADEBOOKS: dict[str, object | None] = {}
+_RUN_SOURCE_CELLS: dict[str, dict] = {}  # db_url -> the run's answers to OverwriteCells' lookups
 
 
 @contextmanager
@@ -193,9 +206,11 @@ def one_gradebook(db_url: str):
     (`with gradebook:` closes its session and returns its connections); what is kept is the
     engine, and with it the compiled statements."""
     _RUN_GRADEBOOKS[db_url] = None
+    _RUN_SOURCE_CELLS[db_url] = {}
     try:
         yield
     finally:
+        _RUN_SOURCE_CELLS.pop(db_url, None)
         book = _RUN_GRADEBOOKS.pop(db_url, None)
         if book is not None:
             book.close()
@@ -218,14 +233,16 @@ class SaveAutoGrades(nbgrader_steps.SaveAutoGrades):
     a commit, which also expires every object the session holds, so the next cell loaded them
     again: about 40 % of the step. The rows written are the same: each cell's changes either
     all happen or, where a lookup raises first, none do, and what the cells before it changed
-    is committed on the way out (`finally`), as nbgrader's per-cell commits had."""
+    is committed on the way out (`finally`), as nbgrader's per-cell commits had. The rows a
+    notebook's cells update are loaded in two queries instead of one a cell (_SubmissionRows)."""
 
     def preprocess(self, nb: NotebookNode, resources):
         self.notebook_id = resources["nbgrader"]["notebook"]
         self.assignment_id = resources["nbgrader"]["assignment"]
         self.student_id = resources["nbgrader"]["student"]
         self.db_url = resources["nbgrader"]["db_url"]
-        self.gradebook = gradebook_for(self.db_url)
+        self.gradebook = _SubmissionRows(gradebook_for(self.db_url),
+                                         (self.notebook_id, self.assignment_id, self.student_id))
         with self.gradebook:
             try:
                 nb, resources = super(nbgrader_steps.SaveAutoGrades, self).preprocess(nb, resources)
@@ -258,14 +275,148 @@ class SaveAutoGrades(nbgrader_steps.SaveAutoGrades):
             comment.auto_comment = None
 
 
+class _Proxy:
+    """A Gradebook with some of its lookups answered otherwise (subclasses); the rest is its own."""
+
+    def __init__(self, gradebook):
+        self._gradebook = gradebook
+
+    def __getattr__(self, name):
+        return getattr(self._gradebook, name)
+
+    def __enter__(self):
+        self._gradebook.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self._gradebook.__exit__(*exc)
+
+
+_AMBIGUOUS = object()
+
+
+class _SubmissionRows(_Proxy):
+    """A Gradebook as SaveAutoGrades sees it for one submitted notebook: `find_grade` and
+    `find_comment` for that notebook answered from one query each (its rows, by the kind and name
+    of their cell) instead of one query a cell. The answer is the row nbgrader's lookup finds: the
+    same object of the same session, found by the same rule (a grade cell's grade before a task
+    cell's; a solution cell's comment before a task cell's). Where that rule has no single answer
+    (no row, or two), the Gradebook's own lookup answers, and raises as it does."""
+
+    FIRST = {"grade": ("GradeCell", "TaskCell"), "comment": ("SolutionCell", "TaskCell")}
+
+    def __init__(self, gradebook, notebook: tuple[str, str, str]):
+        super().__init__(gradebook)
+        self._notebook, self._rows = notebook, {}
+
+    def find_grade(self, name, *notebook):
+        return self._find("grade", name, notebook)
+
+    def find_comment(self, name, *notebook):
+        return self._find("comment", name, notebook)
+
+    def _find(self, kind: str, name: str, notebook: tuple):
+        if notebook == self._notebook:
+            if kind not in self._rows:
+                self._rows[kind] = self._load(kind)
+            for cell_kind in self.FIRST[kind]:
+                row = self._rows[kind].get((cell_kind, name))
+                if row is _AMBIGUOUS:
+                    break
+                if row is not None:
+                    return row
+        return getattr(self._gradebook, f"find_{kind}")(name, *notebook)
+
+    def _load(self, kind: str) -> dict:
+        from nbgrader.api import (
+            Assignment,
+            BaseCell,
+            Comment,
+            Grade,
+            Notebook,
+            Student,
+            SubmittedAssignment,
+            SubmittedNotebook,
+        )
+
+        model = Grade if kind == "grade" else Comment
+        notebook, assignment, student = self._notebook
+        query = (self._gradebook.db.query(model, BaseCell.type, BaseCell.name)
+                 .join(BaseCell, BaseCell.id == model.cell_id)
+                 .join(SubmittedNotebook, SubmittedNotebook.id == model.notebook_id)
+                 .join(Notebook, Notebook.id == SubmittedNotebook.notebook_id)
+                 .join(SubmittedAssignment, SubmittedAssignment.id == SubmittedNotebook.assignment_id)
+                 .join(Assignment, Assignment.id == SubmittedAssignment.assignment_id)
+                 .join(Student, Student.id == SubmittedAssignment.student_id)
+                 .filter(Notebook.name == notebook, Assignment.name == assignment, Student.id == student))
+        rows: dict = {}
+        for row, cell_kind, cell_name in query:
+            rows[(cell_kind, cell_name)] = _AMBIGUOUS if (cell_kind, cell_name) in rows else row
+        return rows
+
+
+class _SourceCells(_Proxy):
+    """A grading run's Gradebook as OverwriteCells sees it: its lookups of the assignment's own
+    cells (`find_source_cell`, `find_graded_cell`, and `find_notebook` with the notebook's lists
+    of cells), which are the same for every student, are answered from the database once a run
+    and then from a copy of the rows' columns (or the same MissingEntry); everything else is the
+    Gradebook's. Nothing in a grading run changes the assignment's cells (`lrcourse grade` builds
+    the assignment before it starts)."""
+
+    NOTEBOOK_CELLS = ("source_cells", "grade_cells", "solution_cells", "task_cells")
+
+    def __init__(self, gradebook, answers: dict):
+        super().__init__(gradebook)
+        self._answers = answers
+
+    def find_source_cell(self, *args):
+        return self._answer("find_source_cell", args)
+
+    def find_graded_cell(self, *args):
+        return self._answer("find_graded_cell", args)
+
+    def find_notebook(self, *args):
+        return self._answer("find_notebook", args, self.NOTEBOOK_CELLS)
+
+    def _answer(self, method: str, args: tuple, lists: tuple[str, ...] = ()):
+        from nbgrader.api import MissingEntry
+
+        key = (method, args)
+        if key not in self._answers:
+            try:
+                row = getattr(self._gradebook, method)(*args)
+            except MissingEntry as err:
+                self._answers[key] = str(err)
+            else:
+                self._answers[key] = _columns(row, **{name: [_columns(cell) for cell in getattr(row, name)]
+                                                      for name in lists})
+        answer = self._answers[key]
+        if isinstance(answer, str):
+            raise MissingEntry(answer)
+        return answer
+
+
+def _columns(row, **more):
+    """A copy of a gradebook row's columns (and `more`), readable without a database session."""
+    from types import SimpleNamespace
+
+    from sqlalchemy import inspect
+
+    return SimpleNamespace(**{column.key: getattr(row, column.key) for column in inspect(row).mapper.column_attrs},
+                           **more)
+
+
 class OverwriteCells(nbgrader_steps.OverwriteCells):
-    """nbgrader's OverwriteCells, in a grading run with the run's Gradebook."""
+    """nbgrader's OverwriteCells, in a grading run with the run's Gradebook (whose answers about
+    the assignment's cells it keeps for the run: _SourceCells)."""
 
     def preprocess(self, nb: NotebookNode, resources):
         self.notebook_id = resources["nbgrader"]["notebook"]
         self.assignment_id = resources["nbgrader"]["assignment"]
         self.db_url = resources["nbgrader"]["db_url"]
         self.gradebook = gradebook_for(self.db_url)
+        if self.db_url in _RUN_SOURCE_CELLS:
+            self.gradebook = _SourceCells(self.gradebook, _RUN_SOURCE_CELLS[self.db_url])
         with self.gradebook:
             nb, resources = super(nbgrader_steps.OverwriteCells, self).preprocess(nb, resources)
             if self.add_missing_cells:
