@@ -73,7 +73,9 @@ c.AsyncKernelManager.client_class = "lrcourse.kernel_client.ReadyClient"
 # CheckMetadata is nbgrader's CheckCellMetadata with the same verdicts, which checks nbgrader's
 # schema once instead of once per cell; it takes CheckCellMetadata's place in both lists. The
 # course's SaveAutoGrades, AssignLatePenalties, OverwriteKernelspec and OverwriteCells are
-# nbgrader's, which in `lrcourse grade` share the run's Gradebook (lrcourse.preprocessors).
+# nbgrader's, which in `lrcourse grade` share the run's Gradebook, and OverwriteCells its answers
+# about the assignment's own cells (asked once a run); SaveAutoGrades loads a notebook's grades and
+# comments in one query each instead of one a cell (lrcourse.preprocessors).
 VERIFIED_EXECUTE = "lrcourse.verify.VerifiedExecute"
 CAP_OUTPUT = "lrcourse.preprocessors.CapOutput"
 

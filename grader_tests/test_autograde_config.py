@@ -214,7 +214,7 @@ def _small_gradebook(url):
 
     with Gradebook(url) as gb:
         gb.add_assignment("a")
-        gb.add_notebook("nb", "a")
+        gb.add_notebook("nb", "a", kernelspec='{"name": "python3"}')
         gb.add_grade_cell("test", "nb", "a", max_score=2, cell_type="code")
         gb.add_grade_cell("written", "nb", "a", max_score=1, cell_type="markdown")
         gb.add_solution_cell("written", "nb", "a")
@@ -266,7 +266,7 @@ def test_overwrite_cells_in_a_run_asks_the_gradebook_about_the_assignments_cells
                             or _o(self, *args))
     with ours.one_gradebook(url):
         for _ in range(3):
-            with ours._SourceCells(ours.gradebook_for(url), ours._RUN_SOURCE_CELLS[url]) as gb:
+            with ours.source_cells_for(url) as gb:
                 source = gb.find_source_cell("test", "nb", "a")
                 assert (source.name, source.cell_type, source.locked, source.source, source.checksum) == (
                     "test", "code", True, "test source", "test sum")
@@ -280,6 +280,9 @@ def test_overwrite_cells_in_a_run_asks_the_gradebook_about_the_assignments_cells
                 with pytest.raises(MissingEntry, match="No such source cell"):
                     gb.find_source_cell("nothing", "nb", "a")
                 assert [s.id for s in gb.students] == ["s1", "s2"]  # the rest is the Gradebook's
+            with ours.source_cells_for(url) as gb:  # OverwriteKernelspec's
+                assert gb.find_notebook("nb", "a").kernelspec == '{"name": "python3"}'
     assert sorted(asked) == ["find_graded_cell", "find_graded_cell", "find_notebook", "find_source_cell",
                              "find_source_cell"]
     assert not ours._RUN_SOURCE_CELLS  # the run's answers end with the run
+    assert type(ours.source_cells_for(url)) is Gradebook  # outside a run, a Gradebook of its own

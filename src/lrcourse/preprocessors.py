@@ -396,6 +396,13 @@ class _SourceCells(_Proxy):
         return answer
 
 
+def source_cells_for(db_url: str):
+    """`gradebook_for(db_url)`, in a grading run with the run's answers about the assignment's cells."""
+    if db_url in _RUN_SOURCE_CELLS:
+        return _SourceCells(gradebook_for(db_url), _RUN_SOURCE_CELLS[db_url])
+    return gradebook_for(db_url)
+
+
 def _columns(row, **more):
     """A copy of a gradebook row's columns (and `more`), readable without a database session."""
     from types import SimpleNamespace
@@ -414,9 +421,7 @@ class OverwriteCells(nbgrader_steps.OverwriteCells):
         self.notebook_id = resources["nbgrader"]["notebook"]
         self.assignment_id = resources["nbgrader"]["assignment"]
         self.db_url = resources["nbgrader"]["db_url"]
-        self.gradebook = gradebook_for(self.db_url)
-        if self.db_url in _RUN_SOURCE_CELLS:
-            self.gradebook = _SourceCells(self.gradebook, _RUN_SOURCE_CELLS[self.db_url])
+        self.gradebook = source_cells_for(self.db_url)
         with self.gradebook:
             nb, resources = super(nbgrader_steps.OverwriteCells, self).preprocess(nb, resources)
             if self.add_missing_cells:
@@ -454,13 +459,14 @@ class AssignLatePenalties(nbgrader_steps.AssignLatePenalties):
 
 
 class OverwriteKernelspec(nbgrader_steps.OverwriteKernelspec):
-    """nbgrader's OverwriteKernelspec, in a grading run with the run's Gradebook."""
+    """nbgrader's OverwriteKernelspec, in a grading run with the run's Gradebook (and its answers
+    about the assignment's notebooks: _SourceCells)."""
 
     def preprocess(self, nb: NotebookNode, resources):
         notebook_id = resources["nbgrader"]["notebook"]
         assignment_id = resources["nbgrader"]["assignment"]
         db_url = resources["nbgrader"]["db_url"]
-        with gradebook_for(db_url) as gb:
+        with source_cells_for(db_url) as gb:
             kernelspec = gb.find_notebook(notebook_id, assignment_id).kernelspec
             if kernelspec is not None:
                 kernelspec = json.loads(kernelspec)
