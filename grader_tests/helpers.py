@@ -318,3 +318,19 @@ def new_repo(folder: Path) -> Path:
     folder.mkdir(parents=True)
     git(folder, "init", "-q", "-b", "main")
     return folder
+
+
+def cmdline(pid: int) -> bytes:
+    """The command line of process `pid` (NUL-separated), or b"" when it is gone."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def alive(pid: int) -> bool:
+    """Whether process `pid` exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

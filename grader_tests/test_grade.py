@@ -16,6 +16,8 @@ import nbformat
 import pytest
 from helpers import (
     COHORT,
+    alive,
+    cmdline,
     gradebook_rows,
     make_course,
     read_rows,
@@ -128,16 +130,9 @@ def test_the_workers_share_the_grading_runs_kernel_template(tmp_path):
 
 def _live_templates_of(grader: int) -> list[int]:
     """Processes running `lrcourse.sandbox.warm` for the grading process `grader` (zombies aside)."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        try:
-            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
-            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            continue
-        if b"lrcourse.sandbox.warm" in cmdline and f"--grader={grader}".encode() in cmdline and state != "Z":
-            found.append(int(proc.name))
-    return found
+    pids = [int(proc.name) for proc in Path("/proc").iterdir() if proc.name.isdigit()]
+    return [pid for pid in pids if {b"lrcourse.sandbox.warm", f"--grader={grader}".encode()} <= set(
+        cmdline(pid).split(b"\0")) and alive(pid)]
 
 
 @pytest.fixture

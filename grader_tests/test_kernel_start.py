@@ -15,7 +15,7 @@ import time
 
 import nbformat
 import pytest
-from helpers import ROOT
+from helpers import ROOT, alive
 from jupyter_client.manager import AsyncKernelManager, KernelManager
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
@@ -44,15 +44,6 @@ def printing(*sources: str):
 
 def stdout(cell) -> str:
     return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as f:
-        return f.read().rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def test_the_course_config_gives_nbgraders_kernels_the_ready_client():

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, started_kernel
+from helpers import ROOT, alive, cmdline, started_kernel
 from jupyter_client.manager import KernelManager
 
 from lrcourse.sandbox import KERNEL_NAME, MARKER, RUN_DIR, Limits, cgroup, unavailable_reason
@@ -162,20 +162,6 @@ def sandbox_processes(launcher: int, *, template: bool = True) -> list[int]:
     if not template:
         family = [pid for pid in family if pid in members or b"lrcourse.sandbox.warm" not in cmdline(pid)]
     return sorted(set(family + members))
-
-
-def cmdline(pid: int) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return b""
-
-
-def alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def wait_until(condition, seconds: float) -> bool:
