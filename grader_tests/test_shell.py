@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import os
 import re
+import signal
 import socket
 import time
 from pathlib import Path
@@ -188,24 +189,28 @@ def small_course():
     return reference, submission
 
 
-def test_tests_are_verified_while_the_students_notebook_still_runs(monkeypatch, tmp_path):
+@pytest.mark.parametrize("forked", [True, False], ids=["forked from a verifier template", "a shell of its own"])
+def test_tests_are_verified_while_the_students_notebook_still_runs(monkeypatch, tmp_path, forked):
     reference, submission = small_course()
     sent_at = []
     submit = ShellSession.submit
     monkeypatch.setattr(ShellSession, "submit", lambda self, code, timeout: (
         sent_at.append((code.split("\n")[0][:40], time.monotonic())), submit(self, code, timeout))[1])
-    execute = VerifiedExecute(kernel_name=KERNEL_NAME, reference=reference)
+    execute = VerifiedExecute(kernel_name=KERNEL_NAME, reference=reference, fork_verifiers=forked)
     nb, _ = execute.preprocess(submission, {"metadata": {"path": str(tmp_path)}})
     end = time.monotonic()
     t1, t2 = nb.cells[2], nb.cells[5]
     assert not [o for o in t1.outputs if o.output_type == "error"], t1.outputs
     assert "t2 ran 41" in "".join(o.get("text", "") for o in t2.outputs), t2.outputs
-    # the cells before the first test went out at once, the tests as their hand-overs ran
+    # the tests went out as their hand-overs ran
     sources = [code for code, _ in sent_at]
-    assert sources[1] == "given = 40" and sum(s.startswith("_lrc_take_over") for s in sources) == 2
+    assert sum(s.startswith("_lrc_take_over") for s in sources) == 2
     first_take_over = next(when for code, when in sent_at if code.startswith("_lrc_take_over"))
     assert end - first_take_over > 1.2, "the first test waited for the student's last cell"
-    assert sent_at[0][1] < first_take_over
+    if forked:  # the cells before the first test ran in the template, before this notebook
+        assert "given = 40" not in sources and sources[0].startswith("_lrc_take_over")
+    else:  # they went out at once
+        assert sources[1] == "given = 40" and sent_at[0][1] < first_take_over
 
 
 def test_a_streamed_verifier_the_template_could_not_start_gives_way_to_a_kernel(monkeypatch, tmp_path):
@@ -218,3 +223,96 @@ def test_a_streamed_verifier_the_template_could_not_start_gives_way_to_a_kernel(
     nb, _ = VerifiedExecute(kernel_name=KERNEL_NAME, reference=reference).preprocess(
         submission, {"metadata": {"path": str(tmp_path)}})
     assert "t2 ran 41" in "".join(o.get("text", "") for o in nb.cells[5].outputs), nb.cells[5].outputs
+
+
+# --- verifier templates: one shell per exercise runs the cells before the first test, forks per notebook
+
+PREFIX = ["import os, time\nstamp = time.monotonic_ns()", "counter = [0]"]
+
+
+def forked_session(prefix=PREFIX):
+    return ShellSession(KERNEL_NAME, prefix, 30)
+
+
+def facts(session):
+    """The fork's view: when its template ran the prefix, its counter after one increment, its
+    execution count, its process."""
+    out = session.run("counter[0] += 1\nprint(stamp, counter[0], get_ipython().execution_count, os.getpid())", 30)
+    stamp, count, execution, pid = texts(out).split()
+    return int(stamp), int(count), int(execution), int(pid)
+
+
+def test_forks_of_a_verifier_template_start_from_its_prefix_not_from_each_other():
+    first, second = forked_session(), forked_session()
+    try:
+        assert first.prefixed and second.template is first.template
+        a, b = facts(first), facts(second)
+        assert a[0] == b[0], "the prefix ran once, in the template"
+        assert a[1] == b[1] == 1, "a fork does not see what another fork did"
+        own = ShellSession(KERNEL_NAME)  # a shell that runs the prefix itself
+        try:
+            for cell in PREFIX:
+                assert own.run(cell, 30) == []
+            assert a[2] == b[2] == facts(own)[2], "cells are numbered as in a shell that ran the prefix itself"
+        finally:
+            own.close()
+        assert a[3] != b[3]
+        assert facts(first)[1] == 2, "a fork keeps its own state from cell to cell"
+        other = forked_session(["stamp = 0", "import os", "counter = [10]"])
+        try:
+            assert other.template is not first.template and facts(other)[:3] == (0, 11, a[2] + 1)
+        finally:
+            other.close()
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_fork_that_ignores_interrupts_is_killed_and_its_template_forks_on():
+    stuck = forked_session()
+    pid = facts(stuck)[3]
+    start = time.monotonic()
+    assert stuck.run("import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\ntime.sleep(60)", 1) is None
+    assert time.monotonic() - start < 15  # interrupted after 1 s, stopped 10 s later
+    nxt = forked_session()
+    try:
+        assert nxt.template is stuck.template
+        out = nxt.run(f"""
+import time
+for _ in range(100):
+    try:
+        state = open('/proc/{pid}/status').read().split('State:')[1].split()[0]
+    except FileNotFoundError:
+        state = 'gone'
+    if state in ('gone', 'Z'):
+        break
+    time.sleep(0.05)
+print(state)""", 30)
+        assert texts(out).strip() in ("gone", "Z"), out
+        assert facts(nxt)[1] == 1
+    finally:
+        nxt.close()
+
+
+def test_a_verifier_template_that_has_ended_is_made_again_and_its_forks_stop_with_it():
+    from lrcourse.sandbox import shell as shell_module
+
+    session = forked_session()
+    stamp = facts(session)[0]
+    shell_module.close_templates()  # as its grading process exits: the template and its forks end
+    assert session.run("print('still here')", 30) is None
+    again = forked_session()
+    try:
+        assert facts(again)[0] != stamp, "a new template ran the prefix again"
+    finally:
+        again.close()
+    template = again.template
+    os.kill(template.sandbox.init, signal.SIGKILL)  # the template's sandbox ends, with everything in it
+    deadline = time.monotonic() + 10
+    while template.alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    later = forked_session()
+    try:
+        assert later.template is not template and facts(later)[1] == 1
+    finally:
+        later.close()

@@ -91,6 +91,12 @@ class VerifiedExecute(Execute):
         "shell) where the kernelspec forks warm sandboxed kernels; else, or with False, as a kernel of "
         "that kernelspec. Both give the same outputs.").tag(config=True)
 
+    fork_verifiers = Bool(
+        True, help="Fork each notebook's shell verifier from one (per exercise and grading process) that has "
+        "run the reference's read-only cells before the first test, instead of starting it afresh and "
+        "running them again (lrcourse.sandbox.shell.VerifierTemplate). Both give the same outputs."
+    ).tag(config=True)
+
     def __init__(self, *args, reference: NotebookNode | None = None, **kwargs):
         # Both kernels serve this notebook only: stopping them does not wait (lrcourse.kernel_manager).
         # nbgrader's Execute sets this argument itself, so configuration cannot.
@@ -132,7 +138,7 @@ class VerifiedExecute(Execute):
         # The verifier starts first and boots while the student's notebook runs: it needs nothing
         # from the student but the answers. A shell verifier gets each test's answers as soon as
         # the student's hand-over cell has run (preprocess_cell), and runs it meanwhile.
-        verifier = self._start_verifier(reference.metadata) if tests else None
+        verifier = self._start_verifier(reference.metadata, plan.first) if tests else None
         self._streaming = (verifier.stream(plan), {i: gid for gid, i in tests.items()}) \
             if isinstance(verifier, ShellVerifier) else None
         try:
@@ -163,13 +169,15 @@ class VerifiedExecute(Execute):
         return cell, resources
 
     # -- steps ----------------------------------------------------------------------------
-    def _start_verifier(self, metadata: NotebookNode) -> Verifier | ShellVerifier:
+    def _start_verifier(self, metadata: NotebookNode, prefix: list[str] | None = None) -> Verifier | ShellVerifier:
+        """The verifier; a shell verifier with `prefix` is forked from a shell that has run it."""
         if self.shell_verifier:
             from .sandbox.shell import ShellUnavailable
 
             try:
                 return ShellVerifier(self.config, self.kernel_name or metadata.get("kernelspec", {}).get("name", ""),
-                                     self.timeout, metadata, self.kernel_manager_class)
+                                     self.timeout, metadata, self.kernel_manager_class,
+                                     prefix if self.fork_verifiers else None)
             except ShellUnavailable:
                 pass  # the kernel's launcher says why, loudly, where it matters (a cold or unsandboxed kernel)
         return Verifier(self.config, metadata, self.kernel_manager_class)
@@ -327,16 +335,20 @@ class ShellVerifier:
     (lrcourse.sandbox.shell): the same cells as the kernel, one JSON line each way, streams and
     errors back. Started when made; cells after the shell stopped keep no outputs."""
 
-    def __init__(self, config, kernel_name: str, timeout: int | None, metadata: NotebookNode, manager_class=None):
-        from .sandbox.shell import ShellSession
+    def __init__(self, config, kernel_name: str, timeout: int | None, metadata: NotebookNode, manager_class=None,
+                 prefix: list[str] | None = None):
+        from .sandbox.shell import ShellSession, warm_spec
 
         self.kernel = (config, metadata, manager_class)  # the fallback, should the template fail
-        self.session = ShellSession(kernel_name)
-        self.timeout = timeout if timeout and timeout > 0 else self.session.limits.lifetime
+        self.timeout = timeout if timeout and timeout > 0 else warm_spec(kernel_name)[0].lifetime
+        # with `prefix`, a fork of a shell that has run it already (sandbox.shell.VerifierTemplate)
+        self.session = ShellSession(kernel_name, prefix, self.timeout)
 
     def run(self, nb: NotebookNode) -> NotebookNode:
         from .sandbox.shell import ShellUnavailable
 
+        if self.session.prefixed:  # `stream` knows which cells the template ran; a whole notebook runs in a kernel
+            return self.in_a_kernel(nb)
         cells = [c for c in nb.cells if c.cell_type == "code"]
         try:
             first = self.session.run(cells[0].source, self.timeout) if cells else None
@@ -373,12 +385,15 @@ class Stream:
 
     def __init__(self, verifier: ShellVerifier, plan: Plan):
         self.verifier, self.plan, self.sent, self.cells = verifier, plan, 0, []
+        # a forked shell has run the cells before the first test already (its template did)
+        self.ran = len(plan.first) if verifier.session.prefixed else 0
         self._send(plan.first)
 
     def _send(self, sources: list[str], gid: str | None = None) -> None:
         for n, source in enumerate(sources):
             self.cells.append((gid if n == 1 else None, source))
-            self.verifier.session.submit(source, self.verifier.timeout)
+            if len(self.cells) > self.ran:
+                self.verifier.session.submit(source, self.verifier.timeout)
 
     def hand_over(self, gid: str, text: str | None) -> None:
         """The answers for test `gid` (the tests before it, not handed over, go first, without)."""
@@ -397,6 +412,8 @@ class Stream:
 
         ran = {}
         for count, (gid, source) in enumerate(self.cells, start=1):
+            if count <= self.ran:
+                continue
             try:
                 outputs = self.verifier.session.collect()
             except ShellUnavailable:  # the template could not start the shell: a kernel runs it all

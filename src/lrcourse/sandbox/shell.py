@@ -21,6 +21,12 @@ per cell, figures drawn to PNG), more than the tests themselves. Here it is:
              one that gives no answer 10 s later is killed: closing the template connection
              kills the sandbox.
 
+  template   (`VerifierTemplate`, `serve_forks`) the shell of one exercise that has run the
+             reference's cells before its first test, the same for every student; the
+             grading process asks it for one fork per notebook (a `fork` line, the socket
+             passed along), which carries on from there. Forks share the template's
+             sandbox: they run only the course's cells, on answers decoded as plain data.
+
 Where no warm template can be made (not Linux, not root, LRCOURSE_WARM=off, a kernelspec
 without `--warm`), lrcourse.verify runs the verifier as a kernel, as before; a test
 checks that both give the same outputs to every scenario.
@@ -57,12 +63,13 @@ class ShellUnavailable(RuntimeError):
 
 # ---------------------------------------------------------------- inside the sandbox
 
-def serve(fd: int, limit: int = REPLY_LIMIT) -> int:
+def serve(fd: int, limit: int = REPLY_LIMIT, shell=None) -> int:
     """Run cells sent on socket `fd` until it closes; the sandbox user's process. A thread reads
     the requests as they come, so the grading process can send cells ahead (while the student's
-    notebook still runs) without ever waiting for this one."""
+    notebook still runs) without ever waiting for this one. `shell`: one made already (a fork of
+    a verifier template, `serve_forks`)."""
     sock = socket.socket(fileno=fd)
-    shell = make_shell()
+    shell = shell or make_shell()
     requests: queue.SimpleQueue = queue.SimpleQueue()
 
     def read() -> None:
@@ -83,6 +90,71 @@ def serve(fd: int, limit: int = REPLY_LIMIT) -> int:
         request = json.loads(line)
         outputs = run_cell(shell, request["code"], limit, request.get("timeout"))
         sock.sendall(json.dumps({"outputs": outputs}).encode() + b"\n")
+
+
+def serve_forks(fd: int, prefix: list[str], timeout: float | None, limit: int, lifetime: float) -> int:
+    """A verifier template: make the shell, run `prefix` (the reference's cells before its first
+    test, the same for every student), then fork one shell per socket that arrives on `fd` (one
+    `fork` line each, the socket passed along), which serves it (`serve`) from that state on.
+
+    A fork is killed when the grading process closes its socket (whatever it is doing then: a
+    cell that ignores its interrupt too), or `lifetime` seconds after it was forked. Forks share
+    this sandbox; they run the reference's cells on answers decoded as plain data, never a line a
+    student wrote. When `fd` closes (the grading process has gone), the forks are killed and the
+    template ends."""
+    control = socket.socket(fileno=fd)
+    shell = make_shell()
+    signal.signal(signal.SIGALRM, _time_is_up)
+    for code in prefix:
+        run_cell(shell, code, limit, timeout)
+    children: dict[int, tuple[int, float]] = {}  # pid: (its socket, as this process holds it; deadline)
+    poller = select.poll()
+    poller.register(control, select.POLLIN)
+    hangup = select.POLLHUP | select.POLLRDHUP | select.POLLERR
+    try:
+        while True:
+            wait = min((d for _, d in children.values()), default=None)
+            ready = poller.poll(None if wait is None else max(0, wait - time.monotonic()) * 1000 + 1)
+            gone = {f for f, _ in ready if f != control.fileno()}
+            for pid, (sock_fd, deadline) in list(children.items()):
+                if sock_fd in gone or time.monotonic() >= deadline:
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGKILL)
+                    poller.unregister(sock_fd)
+                    os.close(sock_fd)
+                    del children[pid]
+            with contextlib.suppress(ChildProcessError):
+                while os.waitpid(-1, os.WNOHANG)[0] > 0:
+                    pass
+            if not any(f == control.fileno() for f, _ in ready):
+                continue
+            try:
+                data, fds, _, _ = socket.recv_fds(control, 4096, 16)
+            except OSError:
+                data, fds = b"", []
+            if not data:
+                for f in fds:
+                    os.close(f)
+                return 0
+            for sock_fd in fds:
+                pid = os.fork()
+                if pid == 0:
+                    code = 1
+                    try:
+                        control.close()
+                        for other, _ in children.values():
+                            os.close(other)
+                        if "numpy" in sys.modules:  # a seed of its own, as a fresh shell's
+                            sys.modules["numpy"].random.seed()
+                        code = serve(sock_fd, limit, shell)
+                    finally:
+                        os._exit(code)
+                children[pid] = (sock_fd, time.monotonic() + lifetime)
+                poller.register(sock_fd, hangup)
+    finally:
+        for pid in children:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def _time_is_up(signum, frame):
@@ -249,18 +321,15 @@ def warm_spec(kernel_name: str) -> tuple[Limits, dict[str, str]]:
     return Limits.from_args(parsed[0]), kernel_env(HOME, {**os.environ, **(spec.env or {})})
 
 
-class ShellSession:
-    """One verifier shell in the sandbox, asked for when made (it starts while the student's
-    notebook runs). `run(code, timeout)` returns the cell's outputs, or None once the shell
-    has stopped (died, killed, over its lifetime). The first `run` raises ShellUnavailable
-    when the template could not start it."""
+class _Sandbox:
+    """A shell's sandbox, asked of the warm template: init's connection, the grading process's end
+    of the shell's socket, its pids cgroup and scratch folder. `extra`: more of the request."""
 
-    def __init__(self, kernel_name: str = KERNEL_NAME):
+    def __init__(self, kernel_name: str, lifetime: float | None, extra: dict | None = None):
         from . import warm  # not at the top: the template runs warm.py as __main__ and imports this module
         from .launch import SCRATCH_PREFIX, python_dirs
 
-        self.conn = self.sock = self.pids = self.scratch = None
-        self.deadline, self.buffer, self.ready, self.timeouts = None, b"", False, []
+        self.conn = self.sock = self.pids = self.scratch = self.init = None  # init: its host pid, once started
         self.limits, env = warm_spec(kernel_name)
         self.pids = cgroup.create(self.limits.nproc, tag=f"v{next(_serial)}")
         self.scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-verifier-"))
@@ -268,14 +337,11 @@ class ShellSession:
             (self.scratch / "root").mkdir()
             (self.scratch / "empty").mkdir()
             uid, gid = sandbox_ids()
+            limits = asdict(dataclasses.replace(self.limits, lifetime=lifetime or 2 * self.limits.lifetime))
             request = {"kind": "shell", "source": str(self.scratch / "empty"), "root": str(self.scratch / "root"),
                        "connection_file": None, "pids_cgroup": str(self.pids) if self.pids else None,
-                       "uid": uid, "gid": gid, "python_dirs": python_dirs(),
-                       # init counts the lifetime from now, while the student's notebook
-                       # (itself up to a lifetime) may still hand answers over; the lifetime of the
-                       # verification proper counts from when the grader waits for it (`collect`)
-                       "limits": asdict(dataclasses.replace(self.limits, lifetime=2 * self.limits.lifetime)),
-                       "kernel_args": [], "env": env, "reply_limit": REPLY_LIMIT}
+                       "uid": uid, "gid": gid, "python_dirs": python_dirs(), "limits": limits,
+                       "kernel_args": [], "env": env, "reply_limit": REPLY_LIMIT, **(extra or {})}
             mine, theirs = socket.socketpair()
             try:
                 self.conn = warm.send(request, warm.owner(os.getpid()), env, fds=[theirs.fileno()])
@@ -288,6 +354,157 @@ class ShellSession:
         except BaseException:
             self.close()
             raise
+
+    def started(self) -> None:
+        """Wait for init's word that the sandbox is ready; ShellUnavailable if it is not."""
+        from . import warm
+
+        try:
+            self.init = warm.started(self.conn)[1]
+        except warm.WarmUnavailable as err:
+            self.close()
+            raise ShellUnavailable(str(err)) from err
+
+    def close(self) -> None:
+        """Kill the sandbox (init ends it when the connection closes); its cgroup and scratch folder
+        are removed in the background (graders wait for that before they exit)."""
+        from ..kernel_manager import in_background
+        from .provisioner import remove_scratch
+
+        for s in (self.sock, self.conn):
+            if s is not None:
+                s.close()
+        self.sock = self.conn = None
+        pids, scratch, self.pids, self.scratch = self.pids, self.scratch, None, None
+        if pids is not None or scratch is not None:
+            in_background(lambda: remove_scratch(pids, scratch), "verifier-shell-cleanup")
+
+
+TEMPLATE_LIFETIME = 24 * 3600  # seconds a verifier template's sandbox may live (it ends with its grading process)
+TEMPLATES_KEPT = 16  # verifier templates one grading process keeps (one an exercise and kernelspec)
+_templates: dict[tuple, VerifierTemplate] = {}
+
+
+class VerifierTemplate:
+    """A shell that has run the reference's cells before its first test (`prefix`, the same for
+    every student) and forks a shell for each notebook from there (`serve_forks`): the prefix,
+    making IPython's shell and the sandbox are paid once per exercise and grading process instead
+    of once per notebook. Its forks share its sandbox (they run no student code)."""
+
+    def __init__(self, kernel_name: str, prefix: list[str], timeout: float | None):
+        self.limits = warm_spec(kernel_name)[0]
+        self.sandbox = _Sandbox(kernel_name, TEMPLATE_LIFETIME, {
+            "prefix": list(prefix), "timeout": timeout, "fork_lifetime": 2 * self.limits.lifetime})
+        self.ready = False
+
+    def fork(self) -> socket.socket:
+        """A new shell's socket: the template forks it as soon as it has run the prefix."""
+        mine, theirs = socket.socketpair()
+        try:
+            socket.send_fds(self.sandbox.sock, [b"fork\n"], [theirs.fileno()])
+        except (OSError, AttributeError):  # the template has gone (or was closed)
+            mine.close()
+            raise
+        finally:
+            theirs.close()
+        return mine
+
+    def alive(self) -> bool:
+        """Not ended: init speaks on its connection only once the template has exited."""
+        conn = self.sandbox.conn
+        return conn is not None and conn.fileno() >= 0 and not select.select([conn], [], [], 0)[0]
+
+    def started(self) -> None:
+        if not self.ready:
+            self.sandbox.started()
+            self.ready = True
+
+    def close(self) -> None:
+        self.sandbox.close()
+
+
+def verifier_template(kernel_name: str, prefix: list[str], timeout: float | None) -> VerifierTemplate:
+    """This process's verifier template for `prefix` on `kernel_name`, made when first needed (or
+    again, when it has ended)."""
+    key = (kernel_name, tuple(prefix), timeout)
+    template = _templates.pop(key, None)
+    if template is not None and template.ready and not template.alive():
+        template.close()
+        template = None
+    if template is None:
+        template = VerifierTemplate(kernel_name, prefix, timeout)
+        while len(_templates) >= TEMPLATES_KEPT:
+            _templates.pop(next(iter(_templates))).close()
+    _templates[key] = template  # the most recently used last
+    return template
+
+
+def close_templates() -> None:
+    """End this process's verifier templates, and wait for their sandboxes to be removed. Run as
+    the process exits (atexit, and multiprocessing's finalizers in a grading worker, which runs
+    no atexit): without it, init still ends each sandbox when the connection closes with the
+    process, and the next sandbox made on the machine removes the folder and cgroup it leaves."""
+    from .provisioner import remove_scratch
+
+    while _templates:
+        sandbox = _templates.popitem()[1].sandbox
+        pids, scratch, sandbox.pids, sandbox.scratch = sandbox.pids, sandbox.scratch, None, None
+        sandbox.close()
+        remove_scratch(pids, scratch)
+
+
+def _close_at_exit() -> None:
+    import atexit
+    from multiprocessing import util
+
+    atexit.register(close_templates)
+    util.Finalize(None, close_templates, exitpriority=10)
+
+
+_close_at_exit()
+
+
+class ShellSession:
+    """One verifier shell in the sandbox, asked for when made (it starts while the student's
+    notebook runs). `run(code, timeout)` returns the cell's outputs, or None once the shell
+    has stopped (died, killed, over its lifetime). The first `run` raises ShellUnavailable
+    when the template could not start it.
+
+    With `prefix` (the reference's cells before its first test), the shell is a fork of this
+    process's verifier template for it, which has run them already (`prefixed`): the cells sent
+    then are those after them."""
+
+    def __init__(self, kernel_name: str = KERNEL_NAME, prefix: list[str] | None = None,
+                 timeout: float | None = None):
+        self.conn = self.sock = self.own = self.template = None
+        self.deadline, self.buffer, self.ready, self.timeouts = None, b"", False, []
+        self.prefixed = prefix is not None
+        if prefix is None:
+            self.own = _Sandbox(kernel_name, None)
+            self.limits, self.conn, self.sock = self.own.limits, self.own.conn, self.own.sock
+            return
+        for attempt in (1, 2):  # a template that has ended since its last fork is made again, once
+            self.template = verifier_template(kernel_name, prefix, timeout)
+            try:
+                self.sock = self.template.fork()
+                break
+            except OSError:
+                _templates.pop((kernel_name, tuple(prefix), timeout), None)
+                try:
+                    self.template.started()  # raises, saying why, if its sandbox could not be made
+                finally:
+                    self.template.close()
+                if attempt == 2:
+                    raise ShellUnavailable("the verifier template ended before it could fork a shell") from None
+        self.limits = self.template.limits
+
+    @property
+    def pids(self):
+        return self.own.pids if self.own else None
+
+    @property
+    def scratch(self):
+        return self.own.scratch if self.own else None
 
     def run(self, code: str, timeout: float) -> list[dict] | None:
         """Run one cell; its outputs, or None once the shell has stopped."""
@@ -309,13 +526,11 @@ class ShellSession:
         """The outputs of the oldest cell sent and not yet collected; None once the shell has
         stopped. A shell that says nothing for its cell's timeout and 10 s more is stopped."""
         if not self.ready:
-            from . import warm
-
             try:
-                warm.started(self.conn)
-            except warm.WarmUnavailable as err:
+                (self.template or self.own).started()
+            except ShellUnavailable:
                 self.close()
-                raise ShellUnavailable(str(err)) from err
+                raise
             self.ready = True
         if self.sock is None or not self.timeouts:
             return None
@@ -326,8 +541,9 @@ class ShellSession:
             now = time.monotonic()
             if now >= self.deadline or now >= cell_deadline:
                 return self._stopped()
-            ready, _, _ = select.select([self.sock, self.conn], [], [], min(cell_deadline, self.deadline) - now)
-            if self.conn in ready:  # init only speaks when the shell has exited
+            watched = [self.sock, self.conn] if self.conn is not None else [self.sock]
+            ready, _, _ = select.select(watched, [], [], min(cell_deadline, self.deadline) - now)
+            if self.conn is not None and self.conn in ready:  # init only speaks when the shell has exited
                 return self._stopped()
             if self.sock in ready:
                 data = b""
@@ -347,16 +563,10 @@ class ShellSession:
         return None
 
     def close(self) -> None:
-        """Kill the sandbox (init ends it when the connection closes); its cgroup
-        and scratch folder are removed in the background (graders wait for that before they exit)."""
-        from ..kernel_manager import in_background
-        from .provisioner import remove_scratch
-
-        for s in (self.sock, self.conn):
-            if s is not None:
-                s.close()
+        """Kill the shell: its own sandbox (init ends it when the connection closes), or, a fork of a
+        verifier template, the fork (the template kills it when its socket closes)."""
+        if self.own is not None:
+            self.own.close()
+        elif self.sock is not None:
+            self.sock.close()
         self.sock = self.conn = None
-        pids, scratch, self.pids, self.scratch = self.pids, self.scratch, None, None
-        if pids is not None or scratch is not None:
-            in_background(lambda: remove_scratch(pids, scratch), "verifier-shell-cleanup")
-

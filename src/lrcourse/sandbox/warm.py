@@ -665,7 +665,12 @@ def run_shell(request: dict, uid: int, gid: int, fd: int) -> None:
 
     name_process("lrcourse-shell")
     become_sandboxed(request, uid, gid, ["lrcourse-verifier"], keep=fd)
-    code = shell.serve(fd, int(request.get("reply_limit") or shell.REPLY_LIMIT))
+    limit = int(request.get("reply_limit") or shell.REPLY_LIMIT)
+    if request.get("prefix") is not None:  # a verifier template: forks one shell per notebook
+        code = shell.serve_forks(fd, [str(c) for c in request["prefix"]], request.get("timeout"), limit,
+                                 float(request["fork_lifetime"]))
+    else:
+        code = shell.serve(fd, limit)
     atexit._run_exitfuncs()
     os._exit(code)
 
