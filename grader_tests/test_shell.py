@@ -316,3 +316,31 @@ def test_a_verifier_template_that_has_ended_is_made_again_and_its_forks_stop_wit
         assert later.template is not template and facts(later)[1] == 1
     finally:
         later.close()
+
+
+def _child_sees_no_templates(queue):
+    from lrcourse.sandbox import shell as shell_module
+
+    queue.put(len(shell_module._templates))
+
+
+def test_a_forked_child_of_the_grading_process_leaves_its_templates_alone():
+    import multiprocessing
+
+    session = forked_session()
+    try:
+        stamp = facts(session)[0]
+        context = multiprocessing.get_context("fork")  # a child that exits as multiprocessing's do,
+        queue = context.SimpleQueue()                  # running its finalizers
+        child = context.Process(target=_child_sees_no_templates, args=(queue,))
+        child.start()
+        child.join(30)
+        assert child.exitcode == 0 and queue.get() == 0
+        nxt = forked_session()
+        try:
+            assert nxt.template is session.template and facts(nxt)[0] == stamp, "the template lives on"
+        finally:
+            nxt.close()
+        assert facts(session)[1] == 2, "and so does the fork that was serving"
+    finally:
+        session.close()

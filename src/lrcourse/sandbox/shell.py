@@ -453,12 +453,24 @@ def close_templates() -> None:
         remove_scratch(pids, scratch)
 
 
+def _let_go_of_templates() -> None:
+    """In a forked child of the grading process: its copies of the templates' sockets are closed,
+    and the templates left to the parent, whose they are (nothing is killed or removed)."""
+    while _templates:
+        sandbox = _templates.popitem()[1].sandbox
+        for s in (sandbox.sock, sandbox.conn):
+            if s is not None:
+                s.close()
+        sandbox.sock = sandbox.conn = sandbox.pids = sandbox.scratch = None
+
+
 def _close_at_exit() -> None:
     import atexit
     from multiprocessing import util
 
     atexit.register(close_templates)
     util.Finalize(None, close_templates, exitpriority=10)
+    os.register_at_fork(after_in_child=_let_go_of_templates)
 
 
 _close_at_exit()
