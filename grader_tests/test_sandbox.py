@@ -360,3 +360,86 @@ def test_a_required_sandbox_that_cannot_be_set_up_refuses_to_start_the_kernel(su
         assert km.provisioner.process.wait(timeout=30) == 3
     finally:
         km.cleanup_resources()
+
+
+# --- the next kernel, started ahead while this one runs (provisioner.start_ahead, warm.await_notebook)
+
+def _warm_unavailable():
+    from lrcourse.sandbox.warm import unavailable_reason as warm_unavailable
+
+    return unavailable_reason() or warm_unavailable()
+
+
+needs_warm = pytest.mark.skipif(_warm_unavailable() is not None,
+                                reason=f"no warm sandboxed kernels here: {_warm_unavailable()}")
+
+
+def kernel_ahead():
+    """This process's kernel started ahead for the sandboxed kernelspec (one environment here)."""
+    from lrcourse.sandbox import provisioner
+
+    assert len(provisioner._ahead) == 1, provisioner._ahead
+    return next(iter(provisioner._ahead.values()))
+
+
+@needs_warm
+def test_the_next_kernel_starts_ahead_and_gets_only_its_own_notebooks_files(submission, tmp_path_factory):
+    from lrcourse.sandbox import provisioner
+
+    provisioner.end_all_ahead()  # those of other kernelspecs (other limits) that tests before used
+    with sandboxed_kernel(submission) as (km, run):
+        ahead = kernel_ahead()
+        assert km.provisioner.process is not ahead
+        assert run("import os; print(sorted(os.listdir()))") == "['my_data.csv', 'sub']\n"
+        run("open('left_behind.txt', 'w').write('x')")
+    other = tmp_path_factory.mktemp("other-student")
+    (other / "theirs.txt").write_text("theirs")
+    (other / "ex2_decision_thresholds.ipynb").write_text("{}")
+    with sandboxed_kernel(other) as (km, run):
+        assert km.provisioner.process is ahead, "the kernel started ahead serves this notebook"
+        assert kernel_ahead() is not ahead, "and the one after it starts ahead in turn"
+        out = run("import os; print(sorted(os.listdir()), open('theirs.txt').read(), os.getcwd(), os.getuid() != 0)")
+        assert out == "['theirs.txt'] theirs /home/student/submission True\n", out
+        assert run("import os; print(sorted(int(p) for p in os.listdir('/proc') if p.isdigit())[:2])") == "[1, 2]\n"
+
+
+@needs_warm
+def test_a_kernel_started_ahead_that_has_gone_is_not_used(submission):
+    from lrcourse.sandbox import provisioner
+
+    provisioner.end_all_ahead()
+    run_cell("print(1)", submission)
+    ahead = kernel_ahead()
+    assert ahead.wait_for_pid()
+    os.kill(ahead.pid, signal.SIGKILL)  # its init, and with it the sandbox
+    assert run_cell("import os; print(sorted(os.listdir()))", submission) == "['my_data.csv', 'sub']\n"
+    assert kernel_ahead() is not ahead
+    last = kernel_ahead()
+    provisioner.end_all_ahead()  # as the process exits: the kernel started ahead ends
+    assert not provisioner._ahead and last.returncode is not None
+
+
+@needs_warm
+def test_no_kernel_starts_ahead_when_told_not_to(submission, monkeypatch):
+    from lrcourse.sandbox import provisioner
+
+    provisioner.end_all_ahead()
+    monkeypatch.setenv("LRCOURSE_AHEAD", "off")
+    assert run_cell("print(6 * 7)", submission) == "42\n"
+    assert not provisioner._ahead
+
+
+@needs_warm
+def test_a_kernel_started_ahead_counts_its_lifetime_from_its_notebook(submission, limited):
+    from lrcourse.sandbox import provisioner
+
+    provisioner.end_all_ahead()
+    limited(lifetime=4)
+    run_cell("print(1)", submission)
+    ahead = kernel_ahead()
+    time.sleep(5)  # longer than the lifetime: waiting for a notebook does not use it up
+    with sandboxed_kernel(submission) as (km, run):
+        assert km.provisioner.process is ahead
+        assert run("print('alive')") == "alive\n"
+        assert wait_until(lambda: not km.is_alive(), 15), "killed at its lifetime, counted from its notebook"
+    provisioner.end_all_ahead()

@@ -131,7 +131,7 @@ def write_connection_file(host_file: str | dict, target: Path, *, uid: int, gid:
 def copy_submission(source: Path, target: Path, *, uid: int, gid: int, budget: int) -> list[str]:
     """Copy regular files of the submission folder, except notebooks; returns what was skipped."""
     skipped = []
-    target.mkdir(parents=True)
+    target.mkdir(parents=True, exist_ok=True)  # made empty already for a kernel started ahead (`prepare`)
     os.chown(target, uid, gid)
     for folder, dirs, files in os.walk(source, followlinks=False):
         rel = Path(folder).relative_to(source)
@@ -215,8 +215,8 @@ def run_init(start) -> int:
             return os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
 
 
-def prepare(*, root: Path, source: str, connection_file: str | dict | None, uid: int, gid: int, python_dirs: list[str],
-            limits: Limits, pids_cgroup: bool) -> list[str]:
+def prepare(*, root: Path, source: str | None, connection_file: str | dict | None, uid: int, gid: int,
+            python_dirs: list[str], limits: Limits, pids_cgroup: bool) -> list[str]:
     """Steps loopback to limits (see the module docstring), run as root in fresh namespaces.
     Ends chrooted in the sealed root, in WORKDIR. Returns the submission files not copied."""
     loopback_up()
@@ -224,12 +224,24 @@ def prepare(*, root: Path, source: str, connection_file: str | dict | None, uid:
     if connection_file:  # a kernel's (the verifier's shell has none: sandbox/shell.py)
         write_connection_file(connection_file, inner(root, RUN_DIR) / "kernel.json", uid=uid, gid=gid)
     seed_home(inner(root, HOME), sys.prefix, uid=uid, gid=gid)
-    skipped = copy_submission(Path(source), inner(root, WORKDIR), uid=uid, gid=gid, budget=limits.copy)
+    if source is None:  # a kernel started ahead of its notebook: the submission comes later (`copy_in`)
+        inner(root, WORKDIR).mkdir(parents=True)
+        os.chown(inner(root, WORKDIR), uid, gid)
+        skipped = []
+    else:
+        skipped = copy_submission(Path(source), inner(root, WORKDIR), uid=uid, gid=gid, budget=limits.copy)
     mount(None, str(root), None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     os.chroot(root)
     os.chdir(WORKDIR)
     apply_limits(limits, pids_cgroup=pids_cgroup)
     return skipped
+
+
+def copy_in(host_root: int, source: str, *, uid: int, gid: int, budget: int) -> list[str]:
+    """The submission, copied into WORKDIR of a sandbox that is sealed already (its kernel started
+    ahead): read through `host_root`, init's descriptor of the host's root, taken before the chroot."""
+    return copy_submission(Path(f"/proc/self/fd/{host_root}") / source.lstrip("/"), Path(WORKDIR),
+                           uid=uid, gid=gid, budget=budget)
 
 
 def skipped_note(skipped: list[str]) -> str:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import os
 import select
 import shutil
@@ -40,6 +41,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -96,8 +98,10 @@ class RelayProvisioner(LocalProvisioner):
             if forked is not None:
                 self.process, self.pid, self.pgid = forked, forked.pid, None
                 self.cwd = kwargs.get("cwd") or os.getcwd()
-                self.connection_info = dict(self.connection_info, transport="ipc",
-                                            ip=f"/proc/{forked.pid}/root{RUN_DIR}/kernel")
+                # a kernel started ahead has its own key and ipc names, which jupyter_client takes
+                # over from what this returns (KernelManager._reconcile_connection_info)
+                self.connection_info = {**self.connection_info, **(forked.connection or {}), "transport": "ipc",
+                                        "ip": f"/proc/{forked.pid}/root{RUN_DIR}/kernel"}
                 return self.connection_info
             return await super().launch_kernel(cmd, **kwargs)
         finally:
@@ -122,7 +126,12 @@ _swept_at = -SWEEP_EVERY  # with 4,600 entries in /tmp)
 
 def fork_warm(cmd: list[str], connection: dict, kwargs: dict) -> ForkedKernel | None:
     """The kernel of `cmd` (the warm launcher's command) forked by the template, or None when
-    `cmd` is not that or the template cannot be used (the launcher then runs and says why)."""
+    `cmd` is not that or the template cannot be used (the launcher then runs and says why).
+
+    Each kernel started here also starts the next one ahead (`start_ahead`): the same sandbox
+    and kernel, started and waiting, without a submission. The next call for the same kernelspec
+    and environment takes it (`adopt`): the submission is copied in and the kernel is used, its
+    connection (`ForkedKernel.connection`) replacing the one jupyter_client chose."""
     from . import warm
     from .launch import SCRATCH_PREFIX, kernel_env, launcher_args, python_dirs, sweep_stale_scratch
 
@@ -140,31 +149,127 @@ def fork_warm(cmd: list[str], connection: dict, kwargs: dict) -> ForkedKernel | 
     if time.monotonic() - _swept_at > SWEEP_EVERY:  # of grading processes that were killed (their
         _swept_at = time.monotonic()                # cgroups: cgroup.create); /tmp may hold thousands
         sweep_stale_scratch()
+    source = str(kwargs.get("cwd") or os.getcwd())
+    # what a kernel started ahead must have been asked with to serve this one
+    base = {"uid": uid, "gid": gid, "python_dirs": python_dirs(), "limits": asdict(limits),
+            "kernel_args": kernel_args, "env": env, "early_pid": True}
+    key = json.dumps(base, sort_keys=True)
+    spare = _ahead.pop(key, None)
+    kernel = adopt(spare, source, cmd, kwargs.get("stderr")) if spare is not None else None
+    if kernel is None:
+        pids = cgroup.create(limits.nproc, tag=f"k{next(_serial)}")
+        scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
+        try:
+            (scratch / "root").mkdir()
+            request = {**base, "source": source, "root": str(scratch / "root"),
+                       # its contents, not its name: the kernel manager rewrites the file for the
+                       # client (ipc) while init may still be reading it
+                       "connection_file": {k: v.decode() if isinstance(v, bytes) else v for k, v in connection.items()},
+                       "pids_cgroup": str(pids) if pids else None}
+            kernel = ForkedKernel(warm.send(request, warm.owner(os.getpid()), env),
+                                  lambda: remove_scratch(pids, scratch), cmd, limits.lifetime, kwargs.get("stderr"))
+        except (warm.WarmUnavailable, OSError):
+            remove_scratch(pids, scratch)
+            return None
+        if not kernel.wait_for_pid():
+            kernel.kill()  # init failed before it could start the kernel (it said why): the launcher runs instead
+            kernel.wait()
+            return None
+    if AHEAD and mode_ahead(launcher_env):
+        with contextlib.suppress(warm.WarmUnavailable, OSError):
+            start_ahead(key, base, env, connection, cmd, limits)
+    return kernel
+
+
+AHEAD = True  # start each process's next warm kernel while the current one runs (LRCOURSE_AHEAD=off: not)
+_ahead: dict[str, ForkedKernel] = {}  # by the request's fixed part: at most one a kernelspec and environment
+
+
+def mode_ahead(environ) -> bool:
+    return environ.get("LRCOURSE_AHEAD", "on").lower() not in ("off", "0", "no", "false")
+
+
+def start_ahead(key: str, base: dict, env: dict, connection: dict, cmd: list[str], limits: Limits) -> None:
+    """Ask the template for the next kernel now: sandbox and kernel made, submission left out
+    (init copies it in on `go`). Returns at once; the kernel starts meanwhile."""
+    from . import warm
+    from .launch import SCRATCH_PREFIX
+
     pids = cgroup.create(limits.nproc, tag=f"k{next(_serial)}")
     scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
-
-    def clean_up() -> None:
-        remove_scratch(pids, scratch)
-
     try:
         (scratch / "root").mkdir()
-        request = {"source": str(kwargs.get("cwd") or os.getcwd()), "root": str(scratch / "root"),
-                   # its contents, not its name: the kernel manager rewrites the file for the
-                   # client (ipc) while init may still be reading it
-                   "connection_file": {k: v.decode() if isinstance(v, bytes) else v for k, v in connection.items()},
-                   "pids_cgroup": str(pids) if pids else None, "uid": uid, "gid": gid,
-                   "python_dirs": python_dirs(), "limits": asdict(limits), "kernel_args": kernel_args,
-                   "env": env, "early_pid": True}
-        kernel = ForkedKernel(warm.send(request, warm.owner(os.getpid()), env), clean_up, cmd, limits.lifetime,
-                              kwargs.get("stderr"))
-    except (warm.WarmUnavailable, OSError):
-        clean_up()
+        own = dict(connection, key=str(uuid.uuid4()).encode(), transport="tcp",
+                   **{name: n for n, name in enumerate(PORTS, start=1)})  # ipc names, not TCP ports
+        request = {**base, "source": None, "ahead": True, "root": str(scratch / "root"),
+                   "connection_file": {k: v.decode() if isinstance(v, bytes) else v for k, v in own.items()},
+                   "pids_cgroup": str(pids) if pids else None}
+        kernel = ForkedKernel(warm.send(request, warm.owner(os.getpid()), env), lambda: remove_scratch(pids, scratch),
+                              cmd, limits.lifetime)
+    except BaseException:
+        remove_scratch(pids, scratch)
+        raise
+    kernel.connection = own
+    old = _ahead.pop(key, None)
+    if old is not None:
+        end_ahead(old)
+    _ahead[key] = kernel
+
+
+def adopt(kernel: ForkedKernel, source: str, cmd: list[str], stderr) -> ForkedKernel | None:
+    """The kernel started ahead, given its submission folder; None (and it ended) when it has
+    failed or gone meanwhile: a kernel is then started as usual."""
+    kernel.args, kernel._stderr = cmd, stderr
+    if not kernel.wait_for_pid() or kernel.poll() is not None:
+        end_ahead(kernel)
         return None
-    if kernel.wait_for_pid():
-        return kernel
-    kernel.kill()  # init failed before it could start the kernel (it said why): the launcher runs instead
-    kernel.wait()
-    return None
+    try:
+        kernel.conn.sendall(b"go " + json.dumps({"source": source}).encode() + b"\n")
+    except OSError:
+        end_ahead(kernel)
+        return None
+    if not kernel.wait_for_copy():
+        end_ahead(kernel)
+        return None
+    return kernel
+
+
+def end_ahead(kernel: ForkedKernel) -> None:
+    """End a kernel started ahead that is not used (init ends the sandbox as the connection closes)."""
+    kernel.kill()
+    with contextlib.suppress(OSError):
+        kernel.conn.close()
+    kernel.returncode = kernel.returncode if kernel.returncode is not None else 137
+    kernel._clean_up()
+
+
+def end_all_ahead() -> None:
+    """End this process's kernels started ahead; at its exit (atexit, and multiprocessing's
+    finalizers in a grading worker)."""
+    while _ahead:
+        end_ahead(_ahead.popitem()[1])
+
+
+def _let_go_ahead() -> None:
+    """In a forked child: its copies of the connections are closed; the kernels are the parent's."""
+    while _ahead:
+        kernel = _ahead.popitem()[1]
+        kernel._clean_up = lambda: None
+        with contextlib.suppress(OSError):
+            kernel.conn.close()
+        kernel.returncode = 137
+
+
+def _end_at_exit() -> None:
+    import atexit
+    from multiprocessing import util
+
+    atexit.register(end_all_ahead)
+    util.Finalize(None, end_all_ahead, exitpriority=10)
+    os.register_at_fork(after_in_child=_let_go_ahead)
+
+
+_end_at_exit()
 
 
 def remove_scratch(pids: Path | None, scratch: Path | None) -> None:
@@ -186,6 +291,8 @@ class ForkedKernel:
 
     def __init__(self, conn: socket.socket, clean_up, args: list[str], lifetime: float, stderr=None):
         self.conn, self.args, self.pid, self.returncode, self.lifetime = conn, args, None, None, lifetime
+        self.connection: dict | None = None  # a kernel started ahead: its own connection (key, ipc names)
+        self.copied = False  # a kernel started ahead: init has copied its submission in
         self._stderr = stderr  # where a launcher's messages would have gone (Popen's stderr)
         self._clean_up, self._buffer, self._lock = clean_up, b"", threading.Lock()
 
@@ -196,6 +303,14 @@ class ForkedKernel:
             if time.monotonic() >= deadline:
                 return False
         return self.pid is not None and self.returncode is None
+
+    def wait_for_copy(self, timeout: float = 60) -> bool:
+        """A kernel started ahead: wait for init's `copied`; False when it failed or ended first."""
+        deadline = time.monotonic() + timeout
+        while not self.copied and not self._read(deadline - time.monotonic()):
+            if time.monotonic() >= deadline:
+                return False
+        return self.copied and self.returncode is None
 
     def _read(self, timeout: float) -> bool:
         """True once the kernel has exited (waiting at most `timeout` seconds for a line)."""
@@ -224,6 +339,8 @@ class ForkedKernel:
         word, _, rest = line.partition(" ")
         if word in ("pid", "ok") and rest.strip().isdigit():
             self.pid = self.pid or int(rest)
+        elif word == "copied":
+            self.copied = True
         elif word == "note:":
             self._say(rest)
         elif word == "error:":

@@ -525,6 +525,7 @@ def run_init(conn: socket.socket, fresh_pid_ns: bool) -> int:
     os.close(devnull)
     os.umask(0o022)
     fds: list[int] = []
+    host_root: int | None = None
     try:
         if not fresh_pid_ns:
             raise RuntimeError("the template could not make a PID namespace for it (unshare CLONE_NEWPID)")
@@ -540,7 +541,10 @@ def run_init(conn: socket.socket, fresh_pid_ns: bool) -> int:
         _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
         inside.mount(None, "/", None, MS_REC | MS_PRIVATE)
         uid, gid = request["uid"], request["gid"]
-        skipped = inside.prepare(root=Path(request["root"]), source=request["source"],
+        if request.get("ahead"):  # started before its notebook: the submission is copied in on `go`
+            host_root = os.open("/", os.O_PATH | os.O_DIRECTORY)
+        source = None if host_root is not None else request["source"]
+        skipped = inside.prepare(root=Path(request["root"]), source=source,
                                  connection_file=request["connection_file"], uid=uid, gid=gid,
                                  python_dirs=request["python_dirs"], limits=limits,
                                  pids_cgroup=bool(request.get("pids_cgroup")))
@@ -566,7 +570,61 @@ def run_init(conn: socket.socket, fresh_pid_ns: bool) -> int:
             os._exit(127)
     for fd in fds:  # the shell's socket is the shell's alone
         os.close(fd)
+    if host_root is not None:
+        ended = await_notebook(conn, child, host_root, request, limits)
+        if ended is not None:
+            return ended
     return relay(conn, child, limits.lifetime)
+
+
+AHEAD_WAIT = 120  # seconds a kernel started ahead waits for its notebook; then it is ended
+
+
+def await_notebook(conn: socket.socket, child: int, host_root: int, request: dict, limits: Limits) -> int | None:
+    """A kernel started ahead of its notebook (`ahead`; it has started and waits, idle): wait for
+    `go {"source": folder}`, copy that submission folder in (`inside.copy_in`), say `copied`, and
+    return None: the kernel's lifetime counts from then (`relay`). Returns init's exit code
+    instead when the connection closes or says anything else, when AHEAD_WAIT passes, or when the
+    kernel ends first (`exit N` goes back)."""
+    from . import inside
+
+    watch = os.pidfd_open(child)
+    deadline, data = time.monotonic() + AHEAD_WAIT, b""
+    try:
+        while b"\n" not in data:
+            left = deadline - time.monotonic()
+            ready = select.select([conn, watch], [], [], left)[0] if left > 0 else []
+            if watch in ready:
+                status = _reap(child)
+                if status is not None:
+                    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+                    with contextlib.suppress(OSError):
+                        conn.sendall(f"exit {code}\n".encode())
+                    return code
+                continue
+            chunk = b""
+            if conn in ready:
+                with contextlib.suppress(OSError):
+                    chunk = conn.recv(1 << 16)
+            if not chunk:  # closed, or not wanted in time
+                return 128 + signal.SIGKILL
+            data += chunk
+        word, _, rest = data.split(b"\n", 1)[0].partition(b" ")
+        if word != b"go":
+            return 128 + signal.SIGKILL
+        skipped = inside.copy_in(host_root, str(json.loads(rest)["source"]), uid=request["uid"],
+                                 gid=request["gid"], budget=limits.copy)
+        if skipped:
+            conn.sendall(inside.skipped_note(skipped).encode())
+        conn.sendall(b"copied\n")
+        return None
+    except Exception as err:  # noqa: BLE001 - reported to the grading process, which starts another kernel
+        with contextlib.suppress(OSError):
+            conn.sendall(f"error: {type(err).__name__}: {err}\n".encode())
+        return 1
+    finally:
+        os.close(watch)
+        os.close(host_root)
 
 
 def relay(conn: socket.socket, child: int, lifetime: float) -> int:
