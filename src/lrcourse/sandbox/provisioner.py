@@ -24,6 +24,10 @@ The sandbox's init (PID 1, forked by the template) relays signals, enforces the 
 reports the exit status over the connection (`ForkedKernel`, Popen's face for it); when the
 grading process dies the connection closes and init ends the sandbox. Where the template
 cannot be used, the launcher runs as before and says why.
+
+Each warm kernel started here starts the next one ahead (`start_ahead`; its submission is
+copied in when a notebook takes it, `adopt`), so that a grading worker's next notebook does not
+wait for ipykernel's start. LRCOURSE_AHEAD=off turns that off.
 """
 
 from __future__ import annotations

@@ -26,6 +26,11 @@ per grading process:
              kernel's exit status goes back as `exit N`. It reaps the namespace's orphans.
              (Until 2026-12-01 a fork of the template between the two did the relaying:
              one more copy of the template's memory to make and tear down per sandbox.)
+  ahead      a request may ask for the next kernel before its notebook is known (`ahead`):
+             init builds and seals the sandbox without the submission, starts the kernel,
+             and waits (`await_notebook`, at most AHEAD_WAIT s) for `go {"source": ...}`; it
+             then copies that folder in through its descriptor of the host's root, says
+             `copied` and relays, the lifetime counted from then.
   kernel     drops to the sandbox user exactly as setpriv does for a cold kernel (no
              groups, no capabilities in any set, no_new_privs), closes every inherited
              file, takes the kernel's environment, reseeds numpy's global random state
