@@ -401,6 +401,15 @@ def test_the_next_kernel_starts_ahead_and_gets_only_its_own_notebooks_files(subm
         out = run("import os; print(sorted(os.listdir()), open('theirs.txt').read(), os.getcwd(), os.getuid() != 0)")
         assert out == "['theirs.txt'] theirs /home/student/submission True\n", out
         assert run("import os; print(sorted(int(p) for p in os.listdir('/proc') if p.isdigit())[:2])") == "[1, 2]\n"
+        # init read the submission through its descriptor of the host's root: the kernel holds none
+        out = run("import os\n"
+                  "for fd in os.listdir('/proc/self/fd'):\n"
+                  "    try:\n"
+                  "        print(os.readlink(f'/proc/self/fd/{fd}'))\n"
+                  "    except OSError:\n"
+                  "        pass\n"
+                  "print(os.listdir('/proc/1/fd') if os.access('/proc/1/fd', os.R_OK) else 'init: closed to us')")
+        assert "/" not in out.splitlines() and out.splitlines()[-1] == "init: closed to us", out
 
 
 @needs_warm

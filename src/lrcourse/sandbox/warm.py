@@ -566,6 +566,8 @@ def run_init(conn: socket.socket, fresh_pid_ns: bool) -> int:
     if child == 0:
         try:
             conn.close()  # the connection to the grading process is init's alone
+            if host_root is not None:  # and so is the way out of the sandbox (become_sandboxed closes all, too)
+                os.close(host_root)
             signal.signal(signal.SIGINT, signal.default_int_handler)
             if request.get("kind") == "shell":
                 run_shell(request, uid, gid, fds[0])
