@@ -344,3 +344,25 @@ def test_a_forked_child_of_the_grading_process_leaves_its_templates_alone():
         assert facts(session)[1] == 2, "and so does the fork that was serving"
     finally:
         session.close()
+
+
+def test_a_verifier_template_that_could_not_start_gives_way_and_is_made_again(monkeypatch):
+    from lrcourse.sandbox import shell as shell_module
+    from lrcourse.sandbox import warm
+
+    def refused(conn):
+        conn.close()
+        raise warm.WarmUnavailable("the template said no")
+
+    shell_module.close_templates()
+    started = warm.started
+    monkeypatch.setattr(warm, "started", refused)
+    session = forked_session()
+    with pytest.raises(ShellUnavailable, match="said no"):  # the verifier then runs as a kernel
+        session.run("print(1)", 30)
+    monkeypatch.setattr(warm, "started", started)
+    again = forked_session()
+    try:
+        assert again.template is not session.template and facts(again)[1] == 1
+    finally:
+        again.close()

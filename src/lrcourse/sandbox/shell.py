@@ -399,15 +399,21 @@ class VerifierTemplate:
 
     def fork(self) -> socket.socket:
         """A new shell's socket: the template forks it as soon as it has run the prefix."""
+        if self.closed():
+            raise OSError("the verifier template was closed")
         mine, theirs = socket.socketpair()
         try:
             socket.send_fds(self.sandbox.sock, [b"fork\n"], [theirs.fileno()])
-        except (OSError, AttributeError):  # the template has gone (or was closed)
+        except OSError:  # the template has gone
             mine.close()
             raise
         finally:
             theirs.close()
         return mine
+
+    def closed(self) -> bool:
+        """Closed here: by `close`, or when its sandbox could not be started."""
+        return self.sandbox.sock is None or self.sandbox.conn is None
 
     def alive(self) -> bool:
         """Not ended: init speaks on its connection only once the template has exited."""
@@ -415,7 +421,10 @@ class VerifierTemplate:
         return conn is not None and conn.fileno() >= 0 and not select.select([conn], [], [], 0)[0]
 
     def started(self) -> None:
+        """Wait for its sandbox to be ready; ShellUnavailable, saying why, if it could not be made."""
         if not self.ready:
+            if self.closed():
+                raise ShellUnavailable("the verifier template was closed")
             self.sandbox.started()
             self.ready = True
 
@@ -428,7 +437,7 @@ def verifier_template(kernel_name: str, prefix: list[str], timeout: float | None
     again, when it has ended)."""
     key = (kernel_name, tuple(prefix), timeout)
     template = _templates.pop(key, None)
-    if template is not None and template.ready and not template.alive():
+    if template is not None and (template.closed() or (template.ready and not template.alive())):
         template.close()
         template = None
     if template is None:
