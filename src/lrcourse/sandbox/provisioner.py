@@ -137,7 +137,7 @@ def fork_warm(cmd: list[str], connection: dict, kwargs: dict) -> ForkedKernel | 
     and environment takes it (`adopt`): the submission is copied in and the kernel is used, its
     connection (`ForkedKernel.connection`) replacing the one jupyter_client chose."""
     from . import warm
-    from .launch import SCRATCH_PREFIX, kernel_env, launcher_args, python_dirs, sweep_stale_scratch
+    from .launch import kernel_env, launcher_args, python_dirs, sweep_stale_scratch
 
     parsed = launcher_args(cmd)
     if parsed is None or not parsed[0].warm or connection.get("transport", "tcp") != "tcp":
@@ -161,31 +161,43 @@ def fork_warm(cmd: list[str], connection: dict, kwargs: dict) -> ForkedKernel | 
     spare = _ahead.pop(key, None)
     kernel = adopt(spare, source, cmd, kwargs.get("stderr")) if spare is not None else None
     if kernel is None:
-        pids = cgroup.create(limits.nproc, tag=f"k{next(_serial)}")
-        scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
         try:
-            (scratch / "root").mkdir()
-            request = {**base, "source": source, "root": str(scratch / "root"),
-                       # its contents, not its name: the kernel manager rewrites the file for the
-                       # client (ipc) while init may still be reading it
-                       "connection_file": {k: v.decode() if isinstance(v, bytes) else v for k, v in connection.items()},
-                       "pids_cgroup": str(pids) if pids else None}
-            kernel = ForkedKernel(warm.send(request, warm.owner(os.getpid()), env),
-                                  lambda: remove_scratch(pids, scratch), cmd, limits.lifetime, kwargs.get("stderr"))
+            kernel = request_kernel({**base, "source": source}, connection, env, cmd, limits, kwargs.get("stderr"))
         except (warm.WarmUnavailable, OSError):
-            remove_scratch(pids, scratch)
             return None
         if not kernel.wait_for_pid():
             kernel.kill()  # init failed before it could start the kernel (it said why): the launcher runs instead
             kernel.wait()
             return None
-    if AHEAD and mode_ahead(launcher_env):
+    if mode_ahead(launcher_env):
         with contextlib.suppress(warm.WarmUnavailable, OSError):
             start_ahead(key, base, env, connection, cmd, limits)
     return kernel
 
 
-AHEAD = True  # start each process's next warm kernel while the current one runs (LRCOURSE_AHEAD=off: not)
+def request_kernel(request: dict, connection: dict, env: dict, cmd: list[str], limits: Limits,
+                   stderr=None) -> ForkedKernel:
+    """Send the template `request` (its fixed part and `source`) for a kernel with `connection`,
+    in a pids cgroup and scratch folder of its own, removed when the kernel has ended (or here,
+    when the request fails)."""
+    from . import warm
+    from .launch import SCRATCH_PREFIX
+
+    pids = cgroup.create(limits.nproc, tag=f"k{next(_serial)}")
+    scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
+    try:
+        (scratch / "root").mkdir()
+        request = {**request, "root": str(scratch / "root"), "pids_cgroup": str(pids) if pids else None,
+                   # its contents, not its name: the kernel manager rewrites the file for the
+                   # client (ipc) while init may still be reading it
+                   "connection_file": {k: v.decode() if isinstance(v, bytes) else v for k, v in connection.items()}}
+        return ForkedKernel(warm.send(request, warm.owner(os.getpid()), env), lambda: remove_scratch(pids, scratch),
+                            cmd, limits.lifetime, stderr)
+    except BaseException:
+        remove_scratch(pids, scratch)
+        raise
+
+
 _ahead: dict[str, ForkedKernel] = {}  # by the request's fixed part: at most one a kernelspec and environment
 
 
@@ -196,23 +208,9 @@ def mode_ahead(environ) -> bool:
 def start_ahead(key: str, base: dict, env: dict, connection: dict, cmd: list[str], limits: Limits) -> None:
     """Ask the template for the next kernel now: sandbox and kernel made, submission left out
     (init copies it in on `go`). Returns at once; the kernel starts meanwhile."""
-    from . import warm
-    from .launch import SCRATCH_PREFIX
-
-    pids = cgroup.create(limits.nproc, tag=f"k{next(_serial)}")
-    scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
-    try:
-        (scratch / "root").mkdir()
-        own = dict(connection, key=str(uuid.uuid4()).encode(), transport="tcp",
-                   **{name: n for n, name in enumerate(PORTS, start=1)})  # ipc names, not TCP ports
-        request = {**base, "source": None, "ahead": True, "root": str(scratch / "root"),
-                   "connection_file": {k: v.decode() if isinstance(v, bytes) else v for k, v in own.items()},
-                   "pids_cgroup": str(pids) if pids else None}
-        kernel = ForkedKernel(warm.send(request, warm.owner(os.getpid()), env), lambda: remove_scratch(pids, scratch),
-                              cmd, limits.lifetime)
-    except BaseException:
-        remove_scratch(pids, scratch)
-        raise
+    own = dict(connection, key=str(uuid.uuid4()).encode(), transport="tcp",
+               **{name: n for n, name in enumerate(PORTS, start=1)})  # ipc names, not TCP ports
+    kernel = request_kernel({**base, "source": None, "ahead": True}, own, env, cmd, limits)
     kernel.connection = own
     old = _ahead.pop(key, None)
     if old is not None:
@@ -264,16 +262,18 @@ def _let_go_ahead() -> None:
         kernel.returncode = 137
 
 
-def _end_at_exit() -> None:
+def at_exit_and_fork(end, let_go) -> None:
+    """Run `end` as this process exits (atexit, and multiprocessing's finalizers, which a grading
+    worker runs instead of atexit), and `let_go` in every child it forks (what is the parent's)."""
     import atexit
     from multiprocessing import util
 
-    atexit.register(end_all_ahead)
-    util.Finalize(None, end_all_ahead, exitpriority=10)
-    os.register_at_fork(after_in_child=_let_go_ahead)
+    atexit.register(end)
+    util.Finalize(None, end, exitpriority=10)
+    os.register_at_fork(after_in_child=let_go)
 
 
-_end_at_exit()
+at_exit_and_fork(end_all_ahead, _let_go_ahead)
 
 
 def remove_scratch(pids: Path | None, scratch: Path | None) -> None:

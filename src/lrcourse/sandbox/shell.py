@@ -474,12 +474,9 @@ def _let_go_of_templates() -> None:
 
 
 def _close_at_exit() -> None:
-    import atexit
-    from multiprocessing import util
+    from .provisioner import at_exit_and_fork
 
-    atexit.register(close_templates)
-    util.Finalize(None, close_templates, exitpriority=10)
-    os.register_at_fork(after_in_child=_let_go_of_templates)
+    at_exit_and_fork(close_templates, _let_go_of_templates)
 
 
 _close_at_exit()

@@ -604,10 +604,7 @@ def await_notebook(conn: socket.socket, child: int, host_root: int, request: dic
             if watch in ready:
                 status = _reap(child)
                 if status is not None:
-                    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
-                    with contextlib.suppress(OSError):
-                        conn.sendall(f"exit {code}\n".encode())
-                    return code
+                    return _report_exit(conn, status)
                 continue
             chunk = b""
             if conn in ready:
@@ -646,10 +643,7 @@ def relay(conn: socket.socket, child: int, lifetime: float) -> int:
         ready, _, _ = select.select([conn, watch], [], [], wait)
         status = _reap(child)
         if status is not None:
-            code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
-            with contextlib.suppress(OSError):
-                conn.sendall(f"exit {code}{' lifetime' if expired else ''}\n".encode())
-            return code
+            return _report_exit(conn, status, " lifetime" if expired else "")
         if not expired and time.monotonic() >= deadline:  # the kernel's wall-clock lifetime is over
             expired = True
             with contextlib.suppress(OSError):
@@ -668,6 +662,14 @@ def relay(conn: socket.socket, child: int, lifetime: float) -> int:
                 return 128 + signal.SIGKILL
             with contextlib.suppress(OSError):
                 os.kill(child, signum)
+
+
+def _report_exit(conn: socket.socket, status: int, why: str = "") -> int:
+    """Send the child's `exit N` (and `why`) back over the connection; N, init's own exit code."""
+    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+    with contextlib.suppress(OSError):
+        conn.sendall(f"exit {code}{why}\n".encode())
+    return code
 
 
 def _reap(child: int) -> int | None:
